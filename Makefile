@@ -1,0 +1,58 @@
+# The two commands of the README's quick start, and the pieces they are made of.
+#   make demo   install, build, write the demo model, run snug on it
+#   make test   install, build, run the whole suite (what CI runs)
+.PHONY: demo test setup build build-asan build-arm64 build-fuzz test-release test-asan \
+        test-arm64 test-fuzz test-slow bench clean
+
+JOBS ?= $(shell nproc)
+DEMO_MODEL ?= models/demo-gemma3-tiny-q8_0.gguf
+FUZZ_SECONDS ?= 30
+
+demo: setup build
+	@mkdir -p models
+	./build/release/snug make-model gemma3-tiny --type q8_0 -o $(DEMO_MODEL)
+	./build/release/snug inspect $(DEMO_MODEL)
+
+test: setup test-release test-asan test-arm64 test-fuzz
+
+setup:
+	./scripts/setup.sh
+
+build:
+	cmake --preset release >/dev/null
+	cmake --build build/release -j $(JOBS)
+
+build-asan:
+	cmake --preset asan >/dev/null
+	cmake --build build/asan -j $(JOBS)
+
+build-arm64:
+	cmake --preset arm64 >/dev/null
+	cmake --build build/arm64 -j $(JOBS)
+
+build-fuzz:
+	cmake --preset fuzz >/dev/null
+	cmake --build build/fuzz -j $(JOBS) --target gguf_fuzz
+
+test-release: build
+	ctest --test-dir build/release --output-on-failure -j $(JOBS) -LE slow
+
+test-asan: build-asan
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir build/asan --output-on-failure -j $(JOBS) -LE 'slow|reference'
+
+test-arm64: build-arm64
+	ctest --test-dir build/arm64 --output-on-failure -j $(JOBS)
+
+test-fuzz: build-fuzz
+	./scripts/fuzz.sh build/fuzz/fuzz/gguf_fuzz $(FUZZ_SECONDS)
+
+# Checks on multi-GB models: run by hand, reported in closing notes.
+test-slow: build
+	ctest --test-dir build/release --output-on-failure -L slow
+
+bench: build
+	./scripts/bench.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,130 @@
+// Online-softmax attention over f16 KV rows (kernels/attention.h). Per-target SIMD bodies are
+// compiled once per Highway target and dispatched at run time.
+#include "kernels/attention.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "tensor/fp16.h"
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "kernels/attention.cc"
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+HWY_BEFORE_NAMESPACE();
+namespace snug::kernels::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Keys scored per pass: scores stay in a small stack array, and each tile costs one rescale of
+// the accumulator.
+constexpr int kTileKeys = 32;
+
+float DotF16(const float* query, const uint16_t* key, int head_dim) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const int lanes = static_cast<int>(hn::Lanes(df));
+  auto sum = hn::Zero(df);
+  int i = 0;
+  for (; i + lanes <= head_dim; i += lanes) {
+    const auto k = hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(key + i)));
+    sum = hn::MulAdd(hn::LoadU(df, query + i), k, sum);
+  }
+  float total = hn::GetLane(hn::SumOfLanes(df, sum));
+  for (; i < head_dim; ++i) total += query[i] * F16ToF32(key[i]);
+  return total;
+}
+
+// accumulator = accumulator · correction + Σ_t weights[t] · values[t]
+void AccumulateF16(const float* weights, const uint16_t* values, int num_rows, int64_t row_stride,
+                   int head_dim, float correction, float* accumulator) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const int lanes = static_cast<int>(hn::Lanes(df));
+  int i = 0;
+  for (; i + lanes <= head_dim; i += lanes) {
+    auto acc = hn::Mul(hn::LoadU(df, accumulator + i), hn::Set(df, correction));
+    for (int t = 0; t < num_rows; ++t) {
+      const auto* row = reinterpret_cast<const hwy::float16_t*>(values + t * row_stride + i);
+      acc = hn::MulAdd(hn::Set(df, weights[t]), hn::PromoteTo(df, hn::LoadU(dh, row)), acc);
+    }
+    hn::StoreU(acc, df, accumulator + i);
+  }
+  for (; i < head_dim; ++i) {
+    float acc = accumulator[i] * correction;
+    for (int t = 0; t < num_rows; ++t) acc += weights[t] * F16ToF32(values[t * row_stride + i]);
+    accumulator[i] = acc;
+  }
+}
+
+void AttendF16(const float* query, const uint16_t* keys, const uint16_t* values, int64_t num_keys,
+               int64_t row_stride, int head_dim, float scale, AttentionState& state,
+               float* accumulator) {
+  float weights[kTileKeys];
+  for (int64_t start = 0; start < num_keys; start += kTileKeys) {
+    const int rows = static_cast<int>(std::min<int64_t>(kTileKeys, num_keys - start));
+    float tile_max = -HUGE_VALF;
+    for (int t = 0; t < rows; ++t) {
+      weights[t] = scale * DotF16(query, keys + (start + t) * row_stride, head_dim);
+      tile_max = std::max(tile_max, weights[t]);
+    }
+    const float new_max = std::max(state.max, tile_max);
+    const float correction = std::exp(state.max - new_max);  // 0 on the first tile
+    float tile_sum = 0.0f;
+    for (int t = 0; t < rows; ++t) {
+      weights[t] = std::exp(weights[t] - new_max);
+      tile_sum += weights[t];
+    }
+    AccumulateF16(weights, values + start * row_stride, rows, row_stride, head_dim, correction,
+                  accumulator);
+    state.sum = state.sum * correction + tile_sum;
+    state.max = new_max;
+  }
+}
+
+}  // namespace snug::kernels::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace snug::kernels {
+
+HWY_EXPORT(AttendF16);
+
+void AttendF16(const float* query, const uint16_t* keys, const uint16_t* values, int64_t num_keys,
+               int64_t row_stride, int head_dim, float scale, AttentionState& state,
+               float* accumulator) {
+  HWY_DYNAMIC_DISPATCH(AttendF16)(query, keys, values, num_keys, row_stride, head_dim, scale,
+                                  state, accumulator);
+}
+
+void FinishAttention(const AttentionState& state, const float* accumulator, int head_dim,
+                     float sink, float* output) {
+  float denominator = state.sum;
+  if (std::isfinite(sink)) denominator += std::exp(sink - state.max);
+  const float inverse = denominator > 0.0f ? 1.0f / denominator : 0.0f;
+  for (int i = 0; i < head_dim; ++i) output[i] = accumulator[i] * inverse;
+}
+
+namespace reference {
+
+void AttendF16(const float* query, const uint16_t* keys, const uint16_t* values, int64_t num_keys,
+               int64_t row_stride, int head_dim, float scale, AttentionState& state,
+               float* accumulator) {
+  for (int64_t j = 0; j < num_keys; ++j) {
+    double dot = 0.0;
+    for (int i = 0; i < head_dim; ++i) dot += query[i] * F16ToF32(keys[j * row_stride + i]);
+    const float score = scale * static_cast<float>(dot);
+    const float new_max = std::max(state.max, score);
+    const float correction = std::exp(state.max - new_max);
+    const float weight = std::exp(score - new_max);
+    for (int i = 0; i < head_dim; ++i) {
+      accumulator[i] = accumulator[i] * correction + weight * F16ToF32(values[j * row_stride + i]);
+    }
+    state.sum = state.sum * correction + weight;
+    state.max = new_max;
+  }
+}
+
+}  // namespace reference
+}  // namespace snug::kernels
+#endif  // HWY_ONCE

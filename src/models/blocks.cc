@@ -1,0 +1,206 @@
+#include "models/blocks.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/attention.h"
+#include "kernels/kernels.h"
+#include "tensor/fp16.h"
+
+namespace snug {
+
+void EmbedTokens(const TensorView& table, std::span<const int32_t> tokens, float scale,
+                 float* out) {
+  const int64_t dim = table.cols();
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    CHECK(tokens[i] >= 0 && tokens[i] < table.rows()) << "token " << tokens[i];
+    float* row = out + i * dim;
+    kernels::DequantizeRow(table.dtype, table.row(tokens[i]), row, dim);
+    if (scale != 1.0f) kernels::Scale(row, scale, row, dim);
+  }
+}
+
+void RmsNormRows(const float* x, const float* weight, float eps, int64_t rows, int64_t dim,
+                 float* y) {
+  for (int64_t r = 0; r < rows; ++r) kernels::RmsNorm(x + r * dim, weight, eps, dim, y + r * dim);
+}
+
+RopeTable::RopeTable(const RopeSpec& spec, int batch_tokens)
+    : spec_(spec),
+      pairs_(spec.rotary_dims / 2),
+      cos_(static_cast<size_t>(batch_tokens) * pairs_),
+      sin_(static_cast<size_t>(batch_tokens) * pairs_) {}
+
+void RopeTable::Compute(std::span<const int32_t> positions) {
+  CHECK_LE(positions.size() * pairs_, cos_.size());
+  for (size_t t = 0; t < positions.size(); ++t) {
+    for (int i = 0; i < pairs_; ++i) {
+      // Angles in fp32 as the references compute them (llama.cpp: theta = pos · freq).
+      const float angle = static_cast<float>(positions[t]) * spec_.frequencies[i];
+      cos_[t * pairs_ + i] = std::cos(angle) * spec_.magnitude;
+      sin_[t * pairs_ + i] = std::sin(angle) * spec_.magnitude;
+    }
+  }
+}
+
+void RopeTable::Apply(float* x, int64_t num_tokens, int num_heads, int head_dim) const {
+  for (int64_t t = 0; t < num_tokens; ++t) {
+    float* token = x + t * num_heads * head_dim;
+    const float* cos = cos_.data() + t * pairs_;
+    const float* sin = sin_.data() + t * pairs_;
+    if (spec_.interleaved) {
+      kernels::RopeInterleaved(token, num_heads, head_dim, spec_.rotary_dims, cos, sin);
+    } else {
+      kernels::RopeNeox(token, num_heads, head_dim, spec_.rotary_dims, cos, sin);
+    }
+  }
+}
+
+void Projector::Reserve(const TensorView& weight) {
+  const size_t bytes = kernels::MatMulScratchBytes(weight.dtype, weight.cols(), batch_tokens_);
+  if (bytes > scratch_.size()) scratch_.resize(bytes);
+}
+
+void Projector::Apply(const TensorView& weight, const float* x, int64_t num_tokens, float* y) {
+  DCHECK(num_tokens <= batch_tokens_);
+  kernels::MatMul(weight, x, num_tokens, y, scratch_, pool_);
+}
+
+void Projector::AddBias(const float* bias, int64_t num_tokens, int64_t size, float* y) {
+  for (int64_t t = 0; t < num_tokens; ++t) kernels::Add(y + t * size, bias, y + t * size, size);
+}
+
+void StoreKv(const Batch& batch, int layer, const float* keys, const float* values, KvCache& kv) {
+  const int64_t row = kv.row_elements(layer);
+  for (size_t t = 0; t < batch.tokens.size(); ++t) {
+    CHECK(batch.positions[t] >= 0 && batch.positions[t] < kv.context_tokens())
+        << "position " << batch.positions[t] << " outside the context";
+    const int64_t offset = static_cast<int64_t>(kv.RowOf(layer, batch.positions[t])) * row;
+    uint16_t* key_row = kv.keys(layer, batch.slots[t]) + offset;
+    uint16_t* value_row = kv.values(layer, batch.slots[t]) + offset;
+    for (int64_t i = 0; i < row; ++i) {
+      key_row[i] = F32ToF16(keys[t * row + i]);
+      value_row[i] = F32ToF16(values[t * row + i]);
+    }
+  }
+}
+
+void Attend(const Batch& batch, const LayerSpec& layer, int layer_index, const float* q,
+            const float* sinks, const KvCache& kv, ThreadPool& pool, float* out) {
+  const int num_tokens = static_cast<int>(batch.tokens.size());
+  const int head_dim = layer.head_dim;
+  const int group = layer.num_heads / layer.num_kv_heads;
+  const int capacity = kv.capacity_tokens(layer_index);
+  const int64_t row_stride = kv.row_elements(layer_index);
+  const int64_t work_items = static_cast<int64_t>(num_tokens) * layer.num_heads;
+  pool.ParallelFor(work_items, 1, [&](int64_t begin, int64_t end, int) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int t = static_cast<int>(item / layer.num_heads);
+      const int head = static_cast<int>(item % layer.num_heads);
+      const int kv_head = head / group;
+      const int position = batch.positions[t];
+      const int first = layer.window_tokens > 0 ? std::max(0, position - layer.window_tokens + 1)
+                                                : 0;
+      const uint16_t* keys = kv.keys(layer_index, batch.slots[t]) + kv_head * head_dim;
+      const uint16_t* values = kv.values(layer_index, batch.slots[t]) + kv_head * head_dim;
+      const float* query = q + (static_cast<int64_t>(t) * layer.num_heads + head) * head_dim;
+      float* accumulator = out + (static_cast<int64_t>(t) * layer.num_heads + head) * head_dim;
+      std::fill(accumulator, accumulator + head_dim, 0.0f);
+      kernels::AttentionState state;
+      // Positions first..position are rows first % capacity onwards, wrapping at most once.
+      int remaining = position - first + 1;
+      int row = first % capacity;
+      while (remaining > 0) {
+        const int run = std::min(remaining, capacity - row);
+        kernels::AttendF16(query, keys + row * row_stride, values + row * row_stride, run,
+                           row_stride, head_dim, layer.attention_scale, state, accumulator);
+        remaining -= run;
+        row = 0;
+      }
+      const float sink = sinks != nullptr ? sinks[head] : -HUGE_VALF;
+      kernels::FinishAttention(state, accumulator, head_dim, sink, accumulator);
+    }
+  });
+}
+
+void GatedFfn(Projector& projector, const TensorView& gate, const TensorView& up,
+              const TensorView& down, Activation activation, const float* x, int64_t num_tokens,
+              float* gate_buffer, float* up_buffer, float* y) {
+  projector.Apply(gate, x, num_tokens, gate_buffer);
+  projector.Apply(up, x, num_tokens, up_buffer);
+  const int64_t size = num_tokens * gate.rows();
+  if (activation == Activation::kGeluTanh) {
+    kernels::GeluTanh(gate_buffer, gate_buffer, size);
+  } else {
+    kernels::Silu(gate_buffer, gate_buffer, size);
+  }
+  kernels::Mul(gate_buffer, up_buffer, gate_buffer, size);
+  projector.Apply(down, gate_buffer, num_tokens, y);
+}
+
+}  // namespace snug
+
+namespace snug {
+
+RopeSpec MakeRope(int rotary_dims, float theta, float linear_scale, bool interleaved,
+                  const float* factors) {
+  RopeSpec rope;
+  rope.interleaved = interleaved;
+  rope.rotary_dims = rotary_dims;
+  rope.frequencies.resize(rotary_dims / 2);
+  for (int i = 0; i < rotary_dims / 2; ++i) {
+    double frequency = std::pow(static_cast<double>(theta), -2.0 * i / rotary_dims);
+    frequency /= linear_scale;
+    if (factors != nullptr) frequency /= factors[i];
+    rope.frequencies[i] = static_cast<float>(frequency);
+  }
+  return rope;
+}
+
+}  // namespace snug
+
+namespace snug {
+
+void DecoderBuffers::Allocate(const ModelSpec& spec, int batch_tokens) {
+  const size_t b = batch_tokens;
+  size_t max_q = 0, max_kv = 0, max_ffn = 0;
+  for (const LayerSpec& s : spec.layers) {
+    max_q = std::max<size_t>(max_q, static_cast<size_t>(s.num_heads) * s.head_dim);
+    max_kv = std::max<size_t>(max_kv, static_cast<size_t>(s.num_kv_heads) * s.head_dim);
+    max_ffn = std::max<size_t>(max_ffn, s.ffn_dim);
+  }
+  for (auto* buffer : {&hidden, &normed, &projected, &last}) buffer->resize(b * spec.model_dim);
+  for (auto* buffer : {&q, &attention}) buffer->resize(b * max_q);
+  for (auto* buffer : {&k, &v}) buffer->resize(b * max_kv);
+  for (auto* buffer : {&gate, &up}) buffer->resize(b * max_ffn);
+}
+
+size_t DecoderBuffers::bytes() const {
+  size_t total = 0;
+  for (const auto* buffer :
+       {&hidden, &normed, &projected, &last, &q, &attention, &k, &v, &gate, &up}) {
+    total += buffer->size() * sizeof(float);
+  }
+  return total;
+}
+
+void ComputeLogits(const Batch& batch, int model_dim, const float* norm, float eps,
+                   const TensorView& output, Projector& projector, DecoderBuffers& buffers,
+                   float* logits) {
+  const int64_t rows = static_cast<int64_t>(batch.logit_indices.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t index = batch.logit_indices[r];
+    CHECK(index >= 0 && index < static_cast<int64_t>(batch.tokens.size()));
+    kernels::RmsNorm(buffers.hidden.data() + index * model_dim, norm, eps, model_dim,
+                     buffers.last.data() + r * model_dim);
+  }
+  if (rows > 0) projector.Apply(output, buffers.last.data(), rows, logits);
+}
+
+TensorView BindEmbedding(const gguf::File& file, WeightBinder& weights, ModelSpec& spec) {
+  const gguf::TensorInfo* tensor = file.FindTensor("token_embd.weight");
+  spec.vocab_size = tensor != nullptr ? static_cast<int>(tensor->view.rows()) : 0;
+  return weights.Matrix("token_embd.weight", spec.vocab_size, spec.model_dim);
+}
+
+}  // namespace snug

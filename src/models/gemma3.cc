@@ -1,0 +1,196 @@
+// Gemma 3 text decoder (specs/models.md §5; llama.cpp src/models/gemma3.cpp).
+// GGUF stores every norm weight with Gemma's "+1" folded in, so norms are x̂ ⊙ w here.
+// Five sliding-window layers (RoPE θ=10000) per full layer (θ from the file, linear scaling).
+#include <cmath>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "models/architectures.h"
+#include "models/blocks.h"
+#include "models/metadata.h"
+#include "models/weights.h"
+
+namespace snug {
+namespace {
+
+constexpr int kSlidingPattern = 6;  // layer i is full iff (i + 1) % 6 == 0 (llama.cpp: fixed)
+constexpr float kSlidingTheta = 10000.0f;
+
+struct Layer {
+  const float* attn_norm;
+  TensorView q, k, v, output;   // [heads·head_dim, model_dim] ... output [model_dim, heads·head_dim]
+  const float* q_norm;          // [head_dim]
+  const float* k_norm;          // [head_dim]
+  const float* post_attention_norm;
+  const float* ffn_norm;
+  TensorView gate, up, down;    // [ffn_dim, model_dim] ×2, [model_dim, ffn_dim]
+  const float* post_ffn_norm;
+};
+
+Result<ModelSpec> ParseSpec(const gguf::File& file) {
+  const Metadata meta(file, "gemma3");
+  ModelSpec spec;
+  spec.architecture = "gemma3";
+  ASSIGN_OR_RETURN(spec.model_dim, meta.Count("embedding_length"));
+  ASSIGN_OR_RETURN(const int num_layers, meta.Count("block_count"));
+  ASSIGN_OR_RETURN(spec.context_tokens, meta.CountOr("context_length", 32768));
+  ASSIGN_OR_RETURN(spec.norm_eps, meta.FloatOr("attention.layer_norm_rms_epsilon", 1e-6f));
+  ASSIGN_OR_RETURN(const int num_heads, meta.Count("attention.head_count"));
+  ASSIGN_OR_RETURN(const std::vector<int> kv_heads,
+                   meta.PerLayerOr("attention.head_count_kv", num_layers, num_heads));
+  ASSIGN_OR_RETURN(const std::vector<int> ffn_dims, meta.PerLayer("feed_forward_length", num_layers));
+  ASSIGN_OR_RETURN(const int head_dim,
+                   meta.CountOr("attention.key_length", spec.model_dim / num_heads));
+  ASSIGN_OR_RETURN(const int window, meta.Count("attention.sliding_window"));
+  ASSIGN_OR_RETURN(const float theta, meta.FloatOr("rope.freq_base", 1e6f));
+  ASSIGN_OR_RETURN(const std::string scaling, meta.StringOr("rope.scaling.type", "none"));
+  ASSIGN_OR_RETURN(const float factor, meta.FloatOr("rope.scaling.factor", 1.0f));
+  ASSIGN_OR_RETURN(const int rotary_dims, meta.CountOr("rope.dimension_count", head_dim));
+  if (scaling != "none" && scaling != "linear") {
+    return Unimplemented("model: gemma3 rope scaling '" + scaling + "' is not supported");
+  }
+  if (rotary_dims > head_dim || rotary_dims % 2 != 0) {
+    return InvalidArgument("model: rope.dimension_count " + std::to_string(rotary_dims) +
+                           " does not fit head dim " + std::to_string(head_dim));
+  }
+  const float linear_scale = scaling == "linear" && factor > 0.0f ? factor : 1.0f;
+  spec.ropes.push_back(MakeRope(rotary_dims, kSlidingTheta, 1.0f, false, nullptr));  // sliding
+  spec.ropes.push_back(MakeRope(rotary_dims, theta, linear_scale, false, nullptr));  // full
+  // gemma_pytorch: the 27B model (62 layers) scales by query_pre_attn_scalar = model_dim/heads.
+  const float scale = num_layers == 62
+                          ? 1.0f / std::sqrt(static_cast<float>(spec.model_dim / num_heads))
+                          : 1.0f / std::sqrt(static_cast<float>(head_dim));
+  for (int i = 0; i < num_layers; ++i) {
+    const bool sliding = (i + 1) % kSlidingPattern != 0;
+    if (kv_heads[i] <= 0 || num_heads % kv_heads[i] != 0) {
+      return InvalidArgument("model: layer " + std::to_string(i) + " has " +
+                             std::to_string(kv_heads[i]) + " KV heads for " +
+                             std::to_string(num_heads) + " query heads");
+    }
+    LayerSpec layer;
+    layer.num_heads = num_heads;
+    layer.num_kv_heads = kv_heads[i];
+    layer.head_dim = head_dim;
+    layer.window_tokens = sliding ? window : 0;
+    layer.kv_source_layer = i;
+    layer.rope = sliding ? 0 : 1;
+    layer.attention_scale = scale;
+    layer.ffn_dim = ffn_dims[i];
+    spec.layers.push_back(layer);
+  }
+  return spec;
+}
+
+class Gemma3 : public Model {
+ public:
+  Gemma3(std::shared_ptr<const gguf::File> file, ModelSpec spec, const ModelOptions& options,
+         ThreadPool& pool)
+      : file_(std::move(file)), options_(options), projector_(pool, options.batch_tokens) {
+    spec_ = std::move(spec);
+  }
+
+  Status Bind() {
+    WeightBinder weights(*file_);
+    const int dim = spec_.model_dim;
+    embedding_ = BindEmbedding(*file_, weights, spec_);
+    output_norm_ = weights.Vector("output_norm.weight", dim);
+    output_ = weights.OptionalMatrix("output.weight", spec_.vocab_size, dim);
+    if (output_.data == nullptr) output_ = embedding_;  // tied embeddings
+    for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
+      const LayerSpec& s = spec_.layers[i];
+      const std::string p = "blk." + std::to_string(i) + ".";
+      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
+      Layer layer;
+      layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
+      layer.q = weights.Matrix(p + "attn_q.weight", q_dim, dim);
+      layer.k = weights.Matrix(p + "attn_k.weight", kv_dim, dim);
+      layer.v = weights.Matrix(p + "attn_v.weight", kv_dim, dim);
+      layer.output = weights.Matrix(p + "attn_output.weight", dim, q_dim);
+      layer.q_norm = weights.Vector(p + "attn_q_norm.weight", s.head_dim);
+      layer.k_norm = weights.Vector(p + "attn_k_norm.weight", s.head_dim);
+      layer.post_attention_norm = weights.Vector(p + "post_attention_norm.weight", dim);
+      layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
+      layer.gate = weights.Matrix(p + "ffn_gate.weight", s.ffn_dim, dim);
+      layer.up = weights.Matrix(p + "ffn_up.weight", s.ffn_dim, dim);
+      layer.down = weights.Matrix(p + "ffn_down.weight", dim, s.ffn_dim);
+      layer.post_ffn_norm = weights.Vector(p + "post_ffw_norm.weight", dim);
+      layers_.push_back(layer);
+    }
+    RETURN_IF_ERROR(weights.Finish());
+    buffers_.Allocate(spec_, options_.batch_tokens);
+    for (const RopeSpec& rope : spec_.ropes) rope_tables_.emplace_back(rope, options_.batch_tokens);
+    projector_.Reserve(output_);
+    for (const Layer& layer : layers_) {
+      for (const TensorView* w : {&layer.q, &layer.k, &layer.v, &layer.output, &layer.gate,
+                                  &layer.up, &layer.down}) {
+        projector_.Reserve(*w);
+      }
+    }
+    return Status::Ok();
+  }
+
+  size_t activation_bytes() const override {
+    size_t bytes = projector_.bytes() + buffers_.bytes();
+    for (const RopeTable& table : rope_tables_) bytes += table.bytes();
+    return bytes;
+  }
+
+  void Forward(const Batch& batch, KvCache& kv, float* logits) override {
+    const int64_t n = static_cast<int64_t>(batch.tokens.size());
+    CHECK(n > 0 && n <= options_.batch_tokens) << "batch of " << n << " tokens";
+    const int dim = spec_.model_dim;
+    const float eps = spec_.norm_eps;
+    DecoderBuffers& b = buffers_;
+    for (RopeTable& table : rope_tables_) table.Compute(batch.positions);
+
+    // llama.cpp scales by sqrtf(model_dim) in f32 (HF rounds it through bf16 first).
+    EmbedTokens(embedding_, batch.tokens, std::sqrt(static_cast<float>(dim)), b.hidden.data());
+    for (int i = 0; i < static_cast<int>(layers_.size()); ++i) {
+      const Layer& w = layers_[i];
+      const LayerSpec& s = spec_.layers[i];
+      // Attention block: pre-norm, q/k norms per head, RoPE, attention, post-norm, residual.
+      RmsNormRows(b.hidden.data(), w.attn_norm, eps, n, dim, b.normed.data());
+      projector_.Apply(w.q, b.normed.data(), n, b.q.data());
+      projector_.Apply(w.k, b.normed.data(), n, b.k.data());
+      projector_.Apply(w.v, b.normed.data(), n, b.v.data());
+      RmsNormRows(b.q.data(), w.q_norm, eps, n * s.num_heads, s.head_dim, b.q.data());
+      RmsNormRows(b.k.data(), w.k_norm, eps, n * s.num_kv_heads, s.head_dim, b.k.data());
+      rope_tables_[s.rope].Apply(b.q.data(), n, s.num_heads, s.head_dim);
+      rope_tables_[s.rope].Apply(b.k.data(), n, s.num_kv_heads, s.head_dim);
+      StoreKv(batch, i, b.k.data(), b.v.data(), kv);
+      Attend(batch, s, i, b.q.data(), nullptr, kv, projector_.pool(), b.attention.data());
+      projector_.Apply(w.output, b.attention.data(), n, b.projected.data());
+      RmsNormRows(b.projected.data(), w.post_attention_norm, eps, n, dim, b.projected.data());
+      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
+      // Feed-forward block: pre-norm, GELU-gated MLP, post-norm, residual.
+      RmsNormRows(b.hidden.data(), w.ffn_norm, eps, n, dim, b.normed.data());
+      GatedFfn(projector_, w.gate, w.up, w.down, Activation::kGeluTanh, b.normed.data(), n,
+               b.gate.data(), b.up.data(), b.projected.data());
+      RmsNormRows(b.projected.data(), w.post_ffn_norm, eps, n, dim, b.projected.data());
+      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
+    }
+    ComputeLogits(batch, dim, output_norm_, eps, output_, projector_, b, logits);
+  }
+
+ private:
+  std::shared_ptr<const gguf::File> file_;
+  ModelOptions options_;
+  Projector projector_;
+  TensorView embedding_, output_;
+  const float* output_norm_ = nullptr;
+  std::vector<Layer> layers_;
+  std::vector<RopeTable> rope_tables_;
+  DecoderBuffers buffers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> LoadGemma3(std::shared_ptr<const gguf::File> file,
+                                          const ModelOptions& options, ThreadPool& pool) {
+  ASSIGN_OR_RETURN(ModelSpec spec, ParseSpec(*file));
+  auto model = std::make_unique<Gemma3>(std::move(file), std::move(spec), options, pool);
+  RETURN_IF_ERROR(model->Bind());
+  return std::unique_ptr<Model>(std::move(model));
+}
+
+}  // namespace snug

@@ -1,0 +1,201 @@
+// The Llama decoder family (llama.cpp src/models/llama.cpp, qwen2.cpp, qwen3.cpp): pre-norm
+// blocks, grouped-query attention, SiLU-gated MLP. Variants, told apart by their tensors and
+// architecture name: Qwen2 adds q/k/v biases, Qwen3 adds per-head q/k RMSNorm; Llama rotates
+// adjacent pairs (GGUF permutes Q/K for it) while Qwen uses NEOX pairs. Llama 3's frequency
+// scaling arrives as a rope_freqs tensor of per-pair divisors.
+#include <cmath>
+#include <optional>
+#include <vector>
+
+#include "kernels/kernels.h"
+#include "models/architectures.h"
+#include "models/blocks.h"
+#include "models/metadata.h"
+#include "models/weights.h"
+
+namespace snug {
+namespace {
+
+struct Layer {
+  const float* attn_norm;
+  TensorView q, k, v, output;
+  const float *q_bias, *k_bias, *v_bias;  // Qwen2 only, else null
+  const float *q_norm, *k_norm;           // Qwen3 only, else null
+  const float* ffn_norm;
+  TensorView gate, up, down;
+};
+
+Result<ModelSpec> ParseSpec(const gguf::File& file, const std::string& architecture) {
+  const Metadata meta(file, architecture);
+  ModelSpec spec;
+  spec.architecture = architecture;
+  ASSIGN_OR_RETURN(spec.model_dim, meta.Count("embedding_length"));
+  ASSIGN_OR_RETURN(const int num_layers, meta.Count("block_count"));
+  ASSIGN_OR_RETURN(spec.context_tokens, meta.CountOr("context_length", 4096));
+  ASSIGN_OR_RETURN(spec.norm_eps, meta.FloatOr("attention.layer_norm_rms_epsilon", 1e-5f));
+  ASSIGN_OR_RETURN(const int num_heads, meta.Count("attention.head_count"));
+  ASSIGN_OR_RETURN(const std::vector<int> kv_heads,
+                   meta.PerLayerOr("attention.head_count_kv", num_layers, num_heads));
+  ASSIGN_OR_RETURN(const std::vector<int> ffn_dims,
+                   meta.PerLayer("feed_forward_length", num_layers));
+  ASSIGN_OR_RETURN(const int head_dim,
+                   meta.CountOr("attention.key_length", spec.model_dim / num_heads));
+  ASSIGN_OR_RETURN(const float theta, meta.FloatOr("rope.freq_base", 10000.0f));
+  ASSIGN_OR_RETURN(const int rotary_dims, meta.CountOr("rope.dimension_count", head_dim));
+  ASSIGN_OR_RETURN(const std::string scaling, meta.StringOr("rope.scaling.type", "none"));
+  ASSIGN_OR_RETURN(const float factor, meta.FloatOr("rope.scaling.factor", 1.0f));
+  if (scaling != "none" && scaling != "linear") {
+    return Unimplemented("model: " + architecture + " rope scaling '" + scaling +
+                         "' is not supported");
+  }
+  if (rotary_dims > head_dim || rotary_dims % 2 != 0) {
+    return InvalidArgument("model: rope.dimension_count " + std::to_string(rotary_dims) +
+                           " does not fit head dim " + std::to_string(head_dim));
+  }
+  // Per-pair divisors (Llama 3.1+): checked against the rotary width here, read at bind time.
+  const float* factors = nullptr;
+  if (const gguf::TensorInfo* tensor = file.FindTensor("rope_freqs.weight")) {
+    if (tensor->view.dtype != DType::kF32 || tensor->view.num_dims != 1 ||
+        tensor->view.shape[0] != rotary_dims / 2) {
+      return InvalidArgument("model: tensor 'rope_freqs.weight' must be f32 [" +
+                             std::to_string(rotary_dims / 2) + "]");
+    }
+    factors = static_cast<const float*>(tensor->view.data);
+  }
+  const bool interleaved = architecture == "llama";
+  const float linear_scale = scaling == "linear" && factor > 0.0f ? factor : 1.0f;
+  spec.ropes.push_back(MakeRope(rotary_dims, theta, linear_scale, interleaved, factors));
+  for (int i = 0; i < num_layers; ++i) {
+    if (kv_heads[i] <= 0 || num_heads % kv_heads[i] != 0) {
+      return InvalidArgument("model: layer " + std::to_string(i) + " has " +
+                             std::to_string(kv_heads[i]) + " KV heads for " +
+                             std::to_string(num_heads) + " query heads");
+    }
+    LayerSpec layer;
+    layer.num_heads = num_heads;
+    layer.num_kv_heads = kv_heads[i];
+    layer.head_dim = head_dim;
+    layer.kv_source_layer = i;
+    layer.attention_scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+    layer.ffn_dim = ffn_dims[i];
+    spec.layers.push_back(layer);
+  }
+  return spec;
+}
+
+class Llama : public Model {
+ public:
+  Llama(std::shared_ptr<const gguf::File> file, ModelSpec spec, const ModelOptions& options,
+        ThreadPool& pool)
+      : file_(std::move(file)), options_(options), projector_(pool, options.batch_tokens) {
+    spec_ = std::move(spec);
+  }
+
+  Status Bind() {
+    WeightBinder weights(*file_);
+    const int dim = spec_.model_dim;
+    embedding_ = BindEmbedding(*file_, weights, spec_);
+    output_norm_ = weights.Vector("output_norm.weight", dim);
+    output_ = weights.OptionalMatrix("output.weight", spec_.vocab_size, dim);
+    if (output_.data == nullptr) output_ = embedding_;  // tied embeddings
+    for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
+      const LayerSpec& s = spec_.layers[i];
+      const std::string p = "blk." + std::to_string(i) + ".";
+      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
+      Layer layer;
+      layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
+      layer.q = weights.Matrix(p + "attn_q.weight", q_dim, dim);
+      layer.k = weights.Matrix(p + "attn_k.weight", kv_dim, dim);
+      layer.v = weights.Matrix(p + "attn_v.weight", kv_dim, dim);
+      layer.output = weights.Matrix(p + "attn_output.weight", dim, q_dim);
+      layer.q_bias = weights.OptionalVector(p + "attn_q.bias", q_dim);
+      layer.k_bias = weights.OptionalVector(p + "attn_k.bias", kv_dim);
+      layer.v_bias = weights.OptionalVector(p + "attn_v.bias", kv_dim);
+      layer.q_norm = weights.OptionalVector(p + "attn_q_norm.weight", s.head_dim);
+      layer.k_norm = weights.OptionalVector(p + "attn_k_norm.weight", s.head_dim);
+      layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
+      layer.gate = weights.Matrix(p + "ffn_gate.weight", s.ffn_dim, dim);
+      layer.up = weights.Matrix(p + "ffn_up.weight", s.ffn_dim, dim);
+      layer.down = weights.Matrix(p + "ffn_down.weight", dim, s.ffn_dim);
+      layers_.push_back(layer);
+    }
+    RETURN_IF_ERROR(weights.Finish());
+    buffers_.Allocate(spec_, options_.batch_tokens);
+    rope_table_.emplace(spec_.ropes[0], options_.batch_tokens);
+    projector_.Reserve(output_);
+    for (const Layer& layer : layers_) {
+      for (const TensorView* w : {&layer.q, &layer.k, &layer.v, &layer.output, &layer.gate,
+                                  &layer.up, &layer.down}) {
+        projector_.Reserve(*w);
+      }
+    }
+    return Status::Ok();
+  }
+
+  size_t activation_bytes() const override {
+    return projector_.bytes() + buffers_.bytes() + rope_table_->bytes();
+  }
+
+  void Forward(const Batch& batch, KvCache& kv, float* logits) override {
+    const int64_t n = static_cast<int64_t>(batch.tokens.size());
+    CHECK(n > 0 && n <= options_.batch_tokens) << "batch of " << n << " tokens";
+    const int dim = spec_.model_dim;
+    const float eps = spec_.norm_eps;
+    DecoderBuffers& b = buffers_;
+    rope_table_->Compute(batch.positions);
+
+    EmbedTokens(embedding_, batch.tokens, 1.0f, b.hidden.data());
+    for (int i = 0; i < static_cast<int>(layers_.size()); ++i) {
+      const Layer& w = layers_[i];
+      const LayerSpec& s = spec_.layers[i];
+      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
+      RmsNormRows(b.hidden.data(), w.attn_norm, eps, n, dim, b.normed.data());
+      projector_.Apply(w.q, b.normed.data(), n, b.q.data());
+      projector_.Apply(w.k, b.normed.data(), n, b.k.data());
+      projector_.Apply(w.v, b.normed.data(), n, b.v.data());
+      if (w.q_bias != nullptr) Projector::AddBias(w.q_bias, n, q_dim, b.q.data());
+      if (w.k_bias != nullptr) Projector::AddBias(w.k_bias, n, kv_dim, b.k.data());
+      if (w.v_bias != nullptr) Projector::AddBias(w.v_bias, n, kv_dim, b.v.data());
+      if (w.q_norm != nullptr) {
+        RmsNormRows(b.q.data(), w.q_norm, eps, n * s.num_heads, s.head_dim, b.q.data());
+      }
+      if (w.k_norm != nullptr) {
+        RmsNormRows(b.k.data(), w.k_norm, eps, n * s.num_kv_heads, s.head_dim, b.k.data());
+      }
+      rope_table_->Apply(b.q.data(), n, s.num_heads, s.head_dim);
+      rope_table_->Apply(b.k.data(), n, s.num_kv_heads, s.head_dim);
+      StoreKv(batch, i, b.k.data(), b.v.data(), kv);
+      Attend(batch, s, i, b.q.data(), nullptr, kv, projector_.pool(), b.attention.data());
+      projector_.Apply(w.output, b.attention.data(), n, b.projected.data());
+      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
+      RmsNormRows(b.hidden.data(), w.ffn_norm, eps, n, dim, b.normed.data());
+      GatedFfn(projector_, w.gate, w.up, w.down, Activation::kSilu, b.normed.data(), n,
+               b.gate.data(), b.up.data(), b.projected.data());
+      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
+    }
+    ComputeLogits(batch, dim, output_norm_, eps, output_, projector_, b, logits);
+  }
+
+ private:
+  std::shared_ptr<const gguf::File> file_;
+  ModelOptions options_;
+  Projector projector_;
+  TensorView embedding_, output_;
+  const float* output_norm_ = nullptr;
+  std::vector<Layer> layers_;
+  std::optional<RopeTable> rope_table_;
+  DecoderBuffers buffers_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> LoadLlama(std::shared_ptr<const gguf::File> file,
+                                         const ModelOptions& options, ThreadPool& pool) {
+  const std::string architecture(file->architecture());
+  ASSIGN_OR_RETURN(ModelSpec spec, ParseSpec(*file, architecture));
+  auto model = std::make_unique<Llama>(std::move(file), std::move(spec), options, pool);
+  RETURN_IF_ERROR(model->Bind());
+  return std::unique_ptr<Model>(std::move(model));
+}
+
+}  // namespace snug

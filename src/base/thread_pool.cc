@@ -1,6 +1,7 @@
 #include "base/thread_pool.h"
 
 #include <algorithm>
+#include <thread>
 
 #include "base/check.h"
 
@@ -47,7 +48,15 @@ void ThreadPool::Dispatch(Call call, const void* context) {
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
   call(context, 0);
-  while (pending_.load(std::memory_order_acquire) != 0) CpuRelax();
+  // Spin while the workers finish; if they were descheduled (more runnable threads than
+  // cores), give the core away instead of burning the time slice they need.
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kSpinIterations) {
+      CpuRelax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 
 void ThreadPool::WorkerLoop(int thread) {

@@ -8,5 +8,6 @@ namespace snug::cli {
 
 void AddInspectCommand(CLI::App& app, int& exit_code);
 void AddMakeModelCommand(CLI::App& app, int& exit_code);
+void AddRunCommand(CLI::App& app, int& exit_code);
 
 }  // namespace snug::cli

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   snug::cli::AddInspectCommand(app, exit_code);
   snug::cli::AddMakeModelCommand(app, exit_code);
+  snug::cli::AddRunCommand(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

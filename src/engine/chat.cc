@@ -1,0 +1,12 @@
+#include "engine/chat.h"
+
+namespace snug {
+
+Result<tokenizer::ChatFormat> ChatFormatFor(const ModelSpec& spec) {
+  if (spec.architecture == "gemma3") return tokenizer::ChatFormat::kGemma3;
+  if (spec.architecture == "llama") return tokenizer::ChatFormat::kLlama3;
+  return Unimplemented("chat: no chat format for architecture '" + spec.architecture +
+                       "' yet; send a raw prompt (--raw, or /v1/completions)");
+}
+
+}  // namespace snug

@@ -35,6 +35,7 @@ struct RunOptions {
   int top_logprobs = 0;
   bool raw = false;
   bool json = false;
+  bool bench = false;
   SamplingParams sampling{.temperature = 0.8f, .top_k = 40, .top_p = 0.95f, .min_p = 0.05f};
 };
 
@@ -69,13 +70,14 @@ class Runner {
     request.max_tokens = options_.max_tokens;
     request.sampling = options_.sampling;
     request.stop_tokens = EndOfGenerationTokens(loaded_.tokenizer);
+    request.logprobs = options_.json;
     request.top_logprobs = options_.json ? std::max(options_.top_logprobs, 0) : 0;
     request.batch_tokens = options_.batch_tokens;
     tokenizer::StreamingDetokenizer detokenizer(loaded_.tokenizer);
     StopMatcher stops(options_.stops);
     auto emit = [&](const std::string& text) {
       if (answer != nullptr) *answer += text;
-      if (!options_.json) {
+      if (!options_.json && !options_.bench) {
         std::fwrite(text.data(), 1, text.size(), stdout);
         std::fflush(stdout);
       }
@@ -115,7 +117,7 @@ class Runner {
     const double decode_rate =
         result.generated_tokens / std::max(result.decode_seconds, 1e-9);
     const char* finish = result.finish == FinishReason::kStop ? "stop" : "length";
-    if (options_.json) {
+    if (options_.json || options_.bench) {
       nlohmann::json summary = {{"finish_reason", finish},
                                 {"prompt_tokens", result.prompt_tokens},
                                 {"completion_tokens", result.generated_tokens},
@@ -256,6 +258,8 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
   run->add_flag("--raw", options->raw, "No chat template: the prompt is the text");
   run->add_option("--tokens", options->tokens, "Prompt as token ids: 1,2,3 (implies --raw)");
   run->add_flag("--json", options->json, "One JSON object per generated token, then a summary");
+  run->add_flag("--bench", options->bench,
+                "Print nothing but a JSON summary (speed, peak memory): for benchmarks");
   run->add_option("--top-logprobs", options->top_logprobs, "Alternatives per token with --json")
       ->capture_default_str()->check(CLI::Range(0, 20));
   run->callback([options, &exit_code] { exit_code = Run(*options); });

@@ -85,7 +85,7 @@ Result<GenerateResult> Generate(Model& model, KvCache& kv, int slot,
   while (result.generated_tokens < request.max_tokens) {
     if (request.top_logprobs > 0) TopLogprobs(logits, request.top_logprobs, event.top);
     event.token = sampler.Sample(logits.data());
-    event.logprob = Logprob(logits, event.token);
+    if (request.logprobs || request.top_logprobs > 0) event.logprob = Logprob(logits, event.token);
     if (std::find(request.stop_tokens.begin(), request.stop_tokens.end(), event.token) !=
         request.stop_tokens.end()) {
       result.finish = FinishReason::kStop;

@@ -19,13 +19,14 @@ struct GenerateRequest {
   int max_tokens = 256;
   SamplingParams sampling;
   std::vector<int32_t> stop_tokens;  // end-of-generation ids (not part of the output)
+  bool logprobs = false;             // report the chosen token's log-probability
   int top_logprobs = 0;              // alternatives reported per token (0: none)
   int batch_tokens = 512;            // prefill chunk size
 };
 
 struct TokenEvent {
   int32_t token = 0;
-  float logprob = 0.0f;            // of the chosen token under the model's distribution
+  float logprob = 0.0f;            // of the chosen token (when requested), model distribution
   std::vector<TokenLogprob> top;   // the top_logprobs most likely tokens
 };
 

@@ -171,9 +171,16 @@ int32_t Sampler::Pick(float* logits) {
 }
 
 int32_t Sampler::Sample(const float* logits) {
-  std::copy(logits, logits + vocab_size_, working_.begin());
-  ApplyPenalties(working_.data());
-  const int32_t token = Pick(working_.data());
+  const bool penalties = params_.repetition_penalty != 1.0f || params_.presence_penalty != 0.0f ||
+                         params_.frequency_penalty != 0.0f;
+  int32_t token;
+  if (!penalties && params_.temperature <= 0.0f) {
+    token = Argmax({logits, static_cast<size_t>(vocab_size_)});  // greedy: no copy needed
+  } else {
+    std::copy(logits, logits + vocab_size_, working_.begin());
+    ApplyPenalties(working_.data());
+    token = Pick(working_.data());
+  }
   generated_.push_back(token);
   const int window = std::max(params_.penalty_window, 0);
   if (window > 0) {

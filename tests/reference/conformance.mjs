@@ -29,11 +29,13 @@ const steps = Number(option("--steps", "32"));
 const keep = args.includes("--keep");
 
 // Log-probability tolerance per weight type, |snug - llama.cpp| on the reference's top 5.
-// Both engines compute the same math in f32; what differs is summation order, llama.cpp's
-// fp16-table GELU (inputs rounded to fp16: ~5e-4 relative), f16 K/V storage in both, and for
-// quantized weights the on-the-fly 8-bit quantization of activations, which both do per
-// 32-block (q8_0) or 256-block (q8_K) but with different rounding of the block scale.
-const tolerance = {f32: 0.01, f16: 0.01, bf16: 0.01, q8_0: 0.03, q4_0: 0.05, q4_1: 0.05,
+// Both engines compute the same math in f32 and keep K/V in f16; what differs even for f32
+// weights is llama.cpp's CPU flash attention, which rounds Q to f16 before the Q·K dot (~5e-4
+// relative per score), its fp16-table GELU (inputs rounded to fp16), and summation order. Over
+// 6 layers that moves log-probabilities by up to ~0.01 (measured 0.0099 on gemma3-tiny f32),
+// hence 0.02. Quantized weights add the on-the-fly 8-bit quantization of activations, which
+// both engines do per 32-block (q8_0) or 256-block (q8_K) with slightly different rounding.
+const tolerance = {f32: 0.02, f16: 0.02, bf16: 0.02, q8_0: 0.03, q4_0: 0.05, q4_1: 0.05,
                    q5_0: 0.05, q5_1: 0.05, q4_k: 0.05, q5_k: 0.05, q6_k: 0.05};
 
 const prompts = [

@@ -11,6 +11,12 @@ int main(int argc, char** argv) {
   snug::cli::AddInspectCommand(app, exit_code);
   snug::cli::AddMakeModelCommand(app, exit_code);
   snug::cli::AddRunCommand(app, exit_code);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help and --version print and exit 0; every usage error exits 2, as tools do.
+    const int code = app.exit(error);
+    return code == 0 ? 0 : 2;
+  }
   return exit_code;
 }

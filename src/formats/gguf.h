@@ -4,11 +4,13 @@
 // A GGUF file is hostile input: a truncated, corrupt or crafted file gets a precise Status.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "base/mapped_file.h"
@@ -27,18 +29,28 @@ std::string_view ValueTypeName(ValueType type);
 struct Value;
 
 // Numeric and bool arrays stay as raw little-endian bytes in the mapping (a 262144-entry score
-// array costs nothing to parse); string and nested arrays are parsed into `items`.
+// array costs nothing to parse); string arrays become views (16 bytes per string, for a tokenizer
+// vocabulary), nested arrays become `items`.
 struct Array {
   ValueType element_type = ValueType::kU8;
   uint64_t count = 0;
-  std::span<const uint8_t> raw;  // numeric/bool elements
-  std::vector<Value> items;      // string/array elements
+  std::span<const uint8_t> raw;           // numeric/bool elements: count × element size
+  std::vector<std::string_view> strings;  // string elements
+  std::vector<Value> items;               // array elements (type kArray)
 
-  // Element i of a numeric array converted; CHECKs the index and that the type is numeric.
+  // Element i; each CHECKs the index and the element type: IntAt takes integer or bool elements
+  // (a u64 above INT64_MAX CHECK-fails: use U64At), U64At unsigned or bool, FloatAt integer or
+  // float, BoolAt bool, StringAt string. Element types come from the file: check them first.
   int64_t IntAt(uint64_t i) const;
+  uint64_t U64At(uint64_t i) const;  // unsigned elements, no range limit
   double FloatAt(uint64_t i) const;
+  bool BoolAt(uint64_t i) const;
   std::string_view StringAt(uint64_t i) const;
+  bool is_numeric() const;  // integer, float or bool elements (kept in `raw`)
 };
+
+// Bytes of one element of a numeric or bool type; 0 for string and array.
+size_t ValueTypeSize(ValueType type);
 
 struct Value {
   ValueType type = ValueType::kU8;
@@ -64,11 +76,15 @@ struct TensorInfo {
   uint64_t bytes = 0;
 };
 
+class Parser;
+
 class File {
  public:
   static Result<File> Open(const std::string& path);
   // For tests and fuzzing: parses bytes that outlive the File.
   static Result<File> Parse(std::span<const uint8_t> bytes);
+  // The views would dangle: keep the bytes in a named variable.
+  static Result<File> Parse(std::vector<uint8_t>&& temporary) = delete;
 
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
@@ -99,6 +115,11 @@ class File {
   uint64_t data_offset_ = 0;
   std::vector<KeyValue> metadata_;
   std::vector<TensorInfo> tensors_;
+  // Lookups by name; the views point into the file, whose address survives a move.
+  std::unordered_map<std::string_view, size_t> key_index_;
+  std::unordered_map<std::string_view, size_t> tensor_index_;
+
+  friend class Parser;
 };
 
 // Builds a GGUF file: metadata in insertion order (a key set twice keeps its first position
@@ -122,13 +143,24 @@ class Writer {
   // Any value, nested arrays included (tests of the reader).
   void SetValue(std::string_view key, const Value& value);
 
-  // shape outermost-first; `fill` receives exactly RowBytes(type, cols) × rows bytes.
+  // general.alignment (a power of two, default 32): the key is written only when it differs from
+  // the default. SetU32("general.alignment", n) does the same.
+  void SetAlignment(uint32_t alignment);
+
+  // shape outermost-first; `fill` receives exactly RowBytes(type, cols) × rows bytes. Names are
+  // 1..63 bytes (llama.cpp's GGML_MAX_NAME counts the NUL) and unique; dims 1..4, each ≥ 1.
   void AddTensor(std::string_view name, DType type, std::vector<int64_t> shape, Fill fill);
 
+  // Streams the file: one tensor buffer (the largest tensor's size) is the only large allocation.
+  // A failed write (disk full) returns its Status and removes the partial file.
   Status Write(const std::string& path) const;
   std::vector<uint8_t> WriteToMemory() const;  // small files in tests
 
  private:
+  using Sink = std::function<Status(std::span<const uint8_t> bytes)>;
+  void SetEncoded(std::string_view key, std::vector<uint8_t> encoded);
+  Status Emit(const Sink& sink) const;
+
   struct PendingTensor {
     std::string name;
     DType type;

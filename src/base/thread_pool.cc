@@ -8,9 +8,9 @@
 namespace snug {
 namespace {
 
-// About 50-100 microseconds of spinning: long enough to bridge the gap between the matrix
+// About 20-50 microseconds of spinning: long enough to bridge the gap between the matrix
 // products of one decode step, short enough not to burn a core between requests.
-constexpr int kSpinIterations = 1 << 14;
+constexpr int kSpinIterations = 1 << 12;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)

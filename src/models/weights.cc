@@ -1,5 +1,7 @@
 #include "models/weights.h"
 
+#include <cstdint>
+
 
 namespace snug {
 namespace {
@@ -48,6 +50,11 @@ const float* WeightBinder::Vector(const std::string& name, int64_t size) {
   if (tensor->view.dtype != DType::kF32) {
     errors_.push_back("model: tensor '" + name + "' has type " +
                       std::string(Name(tensor->view.dtype)) + ", expected f32");
+    return nullptr;
+  }
+  if (reinterpret_cast<uintptr_t>(tensor->view.data) % alignof(float) != 0) {
+    errors_.push_back("model: tensor '" + name +
+                      "' is not 4-byte aligned in the file (general.alignment too small)");
     return nullptr;
   }
   return static_cast<const float*>(tensor->view.data);

@@ -59,12 +59,19 @@ void RopeInterleaved(float* x, int num_heads, int head_dim, int rotary_dims, con
 
 namespace reference {
 void DequantizeRow(DType type, const void* src, float* dst, int64_t elements);
-// Dequantizes each weight row and takes an f32 dot product (no activation quantization).
+// Dequantizes each weight row; dot products accumulate in double (no activation quantization).
 void MatMul(const TensorView& weight, const float* x, int64_t num_tokens, float* y);
 void RmsNorm(const float* x, const float* weight, float eps, int64_t n, float* y);
 void Softmax(float* x, int64_t n);
 void GeluTanh(const float* x, float* y, int64_t n);
 void Silu(const float* x, float* y, int64_t n);
+void Add(const float* a, const float* b, float* y, int64_t n);
+void Mul(const float* a, const float* b, float* y, int64_t n);
+void Scale(const float* x, float factor, float* y, int64_t n);
+void RopeNeox(float* x, int num_heads, int head_dim, int rotary_dims, const float* cos,
+              const float* sin);
+void RopeInterleaved(float* x, int num_heads, int head_dim, int rotary_dims, const float* cos,
+                     const float* sin);
 }  // namespace reference
 
 }  // namespace snug::kernels

@@ -10,13 +10,13 @@ namespace snug {
 namespace {
 
 TEST(ThreadPoolTest, RunCallsEveryThreadOnce) {
-  for (int threads : {1, 2, 3, 8}) {
+  for (int threads : {1, 2, 3}) {
     ThreadPool pool(threads);
     std::vector<std::atomic<int>> calls(threads);
-    for (int round = 0; round < 1000; ++round) {
+    for (int round = 0; round < 300; ++round) {
       pool.Run([&](int thread) { calls[thread].fetch_add(1); });
     }
-    for (int t = 0; t < threads; ++t) EXPECT_EQ(calls[t].load(), 1000) << "thread " << t;
+    for (int t = 0; t < threads; ++t) EXPECT_EQ(calls[t].load(), 300) << "thread " << t;
   }
 }
 

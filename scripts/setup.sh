@@ -13,7 +13,7 @@ packages=(
   g++-aarch64-linux-gnu qemu-user
   nodejs npm python3 python3-jinja2
 )
-arm64_packages=(libhwy-dev:arm64 libgtest-dev:arm64)
+arm64_packages=(libhwy-dev:arm64 libgtest-dev:arm64 libc6:arm64 libstdc++6:arm64)
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -1,0 +1,54 @@
+// Private to kernels/matmul*.cc: the layout of activations quantized for the integer kernels,
+// and the row-range entry points of the per-family files (each dispatches to the best target).
+// MatMul (matmul.cc) quantizes the activations once, then splits output rows across threads.
+#pragma once
+
+#include <cstdint>
+
+#include "tensor/dtype.h"
+#include "tensor/tensor_view.h"
+
+namespace snug::kernels::internal {
+
+// Blocks of activation scales (and sums) are padded per token to a multiple of this many, with
+// zeros, so per-group vector loops over weight blocks need no tail handling.
+inline constexpr int64_t kGroupBlocks = 32;
+
+// Activations quantized per block to 8-bit integers (stored widened to int16, so the dot loop
+// feeds the int16 multiply-add directly): x[t, c] ≈ scale[t, c / block] · q[t, c].
+// block is 32 for the legacy types and MXFP4, 256 for the K types (one scale per super-block;
+// the sub-block sums carry the K types' mins).
+struct QuantizedActivations {
+  int16_t* q = nullptr;       // [num_tokens, cols]
+  float* scale = nullptr;     // [num_tokens, scale_stride]: cols / block used, then zeros
+  int32_t* sums = nullptr;    // [num_tokens, sums_stride]: Σ q over each 32 values, then zeros
+  int64_t cols = 0;
+  int64_t num_tokens = 0;
+  int64_t block = 32;
+  int64_t scale_stride = 0;
+  int64_t sums_stride = 0;
+
+  const int16_t* q_row(int64_t t) const { return q + t * cols; }
+  const float* scale_row(int64_t t) const { return scale + t * scale_stride; }
+  const int32_t* sums_row(int64_t t) const { return sums + t * sums_stride; }
+};
+
+// 32 for legacy types and MXFP4, 256 for the K types, 0 for float weights (not quantized).
+int64_t ActivationBlock(DType weight_type);
+
+// Quantizes tokens [token_begin, token_end) of x ([num_tokens, cols]) into `acts`.
+void QuantizeActivations(const float* x, int64_t token_begin, int64_t token_end,
+                         const QuantizedActivations& acts);
+
+// y[t, r] for r in [row_begin, row_end), every token; y: [num_tokens, rows].
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4 (matmul_legacy.cc).
+void MatMulRowsLegacy(const TensorView& weight, const QuantizedActivations& acts,
+                      int64_t row_begin, int64_t row_end, float* y);
+// Q4_K, Q5_K, Q6_K (matmul_k.cc).
+void MatMulRowsK(const TensorView& weight, const QuantizedActivations& acts, int64_t row_begin,
+                 int64_t row_end, float* y);
+// F32, F16, BF16 against f32 activations x: [num_tokens, cols] (matmul_float.cc).
+void MatMulRowsFloat(const TensorView& weight, const float* x, int64_t num_tokens,
+                     int64_t row_begin, int64_t row_end, float* y);
+
+}  // namespace snug::kernels::internal

@@ -61,7 +61,7 @@ function runSnug(path, promptTokens) {
 
 async function runLlama(llama, path) {
   const model = await llama.loadModel({modelPath: path, gpuLayers: 0});
-  const context = await model.createContext({contextSize: 256, batchSize: 64, threads: 2});
+  const context = await model.createContext({contextSize: 256, batchSize: 64, threads: 1});
   const results = [];
   for (const text of prompts) {
     const sequence = context.getSequence();

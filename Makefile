@@ -6,12 +6,15 @@
 
 JOBS ?= $(shell nproc)
 DEMO_MODEL ?= models/demo-gemma3-tiny-q8_0.gguf
+DEMO_PROMPT ?= Write a haiku about a small computer.
 FUZZ_SECONDS ?= 30
 
+# The demo model has random weights: the text is gibberish, the machinery is real.
 demo: setup build
 	@mkdir -p models
-	./build/release/snug make-model gemma3-tiny --type q8_0 -o $(DEMO_MODEL)
-	./build/release/snug inspect $(DEMO_MODEL)
+	test -f $(DEMO_MODEL) || ./build/release/src/cli/snug make-model gemma3-tiny --vocab gemma3 \
+	  --type q8_0 -o $(DEMO_MODEL)
+	./build/release/src/cli/snug run $(DEMO_MODEL) "$(DEMO_PROMPT)" --max-tokens 48 --seed 1
 
 test: setup test-release test-asan test-arm64 test-fuzz
 

@@ -61,6 +61,14 @@ void Projector::Reserve(const TensorView& weight) {
   if (bytes > scratch_.size()) scratch_.resize(bytes);
 }
 
+void Projector::Reserve(const AttentionWeights& weights) {
+  for (const TensorView* w : {&weights.q, &weights.k, &weights.v, &weights.output}) Reserve(*w);
+}
+
+void Projector::Reserve(const FfnWeights& weights) {
+  for (const TensorView* w : {&weights.gate, &weights.up, &weights.down}) Reserve(*w);
+}
+
 void Projector::Apply(const TensorView& weight, const float* x, int64_t num_tokens, float* y) {
   DCHECK(num_tokens <= batch_tokens_);
   kernels::MatMul(weight, x, num_tokens, y, scratch_, pool_);
@@ -123,19 +131,18 @@ void Attend(const Batch& batch, const LayerSpec& layer, int layer_index, const f
   });
 }
 
-void GatedFfn(Projector& projector, const TensorView& gate, const TensorView& up,
-              const TensorView& down, Activation activation, const float* x, int64_t num_tokens,
-              float* gate_buffer, float* up_buffer, float* y) {
-  projector.Apply(gate, x, num_tokens, gate_buffer);
-  projector.Apply(up, x, num_tokens, up_buffer);
-  const int64_t size = num_tokens * gate.rows();
+void GatedFfn(Projector& projector, const FfnWeights& ffn, Activation activation, const float* x,
+              int64_t num_tokens, float* gate_buffer, float* up_buffer, float* y) {
+  projector.Apply(ffn.gate, x, num_tokens, gate_buffer);
+  projector.Apply(ffn.up, x, num_tokens, up_buffer);
+  const int64_t size = num_tokens * ffn.gate.rows();
   if (activation == Activation::kGeluTanh) {
     kernels::GeluTanh(gate_buffer, gate_buffer, size);
   } else {
     kernels::Silu(gate_buffer, gate_buffer, size);
   }
   kernels::Mul(gate_buffer, up_buffer, gate_buffer, size);
-  projector.Apply(down, gate_buffer, num_tokens, y);
+  projector.Apply(ffn.down, gate_buffer, num_tokens, y);
 }
 
 }  // namespace snug
@@ -197,10 +204,31 @@ void ComputeLogits(const Batch& batch, int model_dim, const float* norm, float e
   if (rows > 0) projector.Apply(output, buffers.last.data(), rows, logits);
 }
 
-TensorView BindEmbedding(const gguf::File& file, WeightBinder& weights, ModelSpec& spec) {
+EndWeights BindEnds(const gguf::File& file, WeightBinder& weights, ModelSpec& spec) {
   const gguf::TensorInfo* tensor = file.FindTensor("token_embd.weight");
   spec.vocab_size = tensor != nullptr ? static_cast<int>(tensor->view.rows()) : 0;
-  return weights.Matrix("token_embd.weight", spec.vocab_size, spec.model_dim);
+  EndWeights ends;
+  ends.embedding = weights.Matrix("token_embd.weight", spec.vocab_size, spec.model_dim);
+  ends.norm = weights.Vector("output_norm.weight", spec.model_dim);
+  ends.output = weights.OptionalMatrix("output.weight", spec.vocab_size, spec.model_dim);
+  if (ends.output.data == nullptr) ends.output = ends.embedding;  // tied embeddings
+  return ends;
+}
+
+AttentionWeights BindAttention(WeightBinder& weights, const std::string& prefix,
+                               const LayerSpec& layer, int model_dim) {
+  const int q_dim = layer.num_heads * layer.head_dim;
+  const int kv_dim = layer.num_kv_heads * layer.head_dim;
+  return {weights.Matrix(prefix + "attn_q.weight", q_dim, model_dim),
+          weights.Matrix(prefix + "attn_k.weight", kv_dim, model_dim),
+          weights.Matrix(prefix + "attn_v.weight", kv_dim, model_dim),
+          weights.Matrix(prefix + "attn_output.weight", model_dim, q_dim)};
+}
+
+FfnWeights BindFfn(WeightBinder& weights, const std::string& prefix, int ffn_dim, int model_dim) {
+  return {weights.Matrix(prefix + "ffn_gate.weight", ffn_dim, model_dim),
+          weights.Matrix(prefix + "ffn_up.weight", ffn_dim, model_dim),
+          weights.Matrix(prefix + "ffn_down.weight", model_dim, ffn_dim)};
 }
 
 }  // namespace snug

@@ -40,12 +40,17 @@ class RopeTable {
   std::vector<float> sin_;
 };
 
+struct AttentionWeights;
+struct FfnWeights;
+
 // Matrix products with the scratch they need, sized once for the largest weight and batch.
 class Projector {
  public:
   Projector(ThreadPool& pool, int batch_tokens) : pool_(pool), batch_tokens_(batch_tokens) {}
   // Grows the scratch to fit `weight` (call for every weight at load, never while running).
   void Reserve(const TensorView& weight);
+  void Reserve(const AttentionWeights& weights);
+  void Reserve(const FfnWeights& weights);
   // y: [num_tokens, weight.rows()] = x: [num_tokens, weight.cols()] · weightᵀ
   void Apply(const TensorView& weight, const float* x, int64_t num_tokens, float* y);
   // Adds a bias to each of num_tokens rows of y.
@@ -72,9 +77,8 @@ void Attend(const Batch& batch, const LayerSpec& layer, int layer_index, const f
 enum class Activation { kGeluTanh, kSilu };
 
 // y = down(act(gate · x) ⊙ (up · x)); gate_buffer and up_buffer: [num_tokens, ffn_dim].
-void GatedFfn(Projector& projector, const TensorView& gate, const TensorView& up,
-              const TensorView& down, Activation activation, const float* x, int64_t num_tokens,
-              float* gate_buffer, float* up_buffer, float* y);
+void GatedFfn(Projector& projector, const FfnWeights& ffn, Activation activation, const float* x,
+              int64_t num_tokens, float* gate_buffer, float* up_buffer, float* y);
 
 }  // namespace snug
 
@@ -110,7 +114,27 @@ void ComputeLogits(const Batch& batch, int model_dim, const float* norm, float e
                    const TensorView& output, Projector& projector, DecoderBuffers& buffers,
                    float* logits);
 
-// The token embedding table: its row count is the vocabulary size the model produces.
-TensorView BindEmbedding(const gguf::File& file, WeightBinder& weights, ModelSpec& spec);
+// The ends of a decoder: the token embedding (its row count sets spec.vocab_size), the final
+// norm, and the output projection (the embedding itself when the file has no output.weight).
+struct EndWeights {
+  TensorView embedding;  // [vocab_size, model_dim]
+  const float* norm = nullptr;
+  TensorView output;     // [vocab_size, model_dim]
+};
+EndWeights BindEnds(const gguf::File& file, WeightBinder& weights, ModelSpec& spec);
+
+// The projections of one attention block and one gated FFN, by their GGUF names.
+struct AttentionWeights {
+  TensorView q;       // [num_heads·head_dim, model_dim]
+  TensorView k, v;    // [num_kv_heads·head_dim, model_dim]
+  TensorView output;  // [model_dim, num_heads·head_dim]
+};
+struct FfnWeights {
+  TensorView gate, up;  // [ffn_dim, model_dim]
+  TensorView down;      // [model_dim, ffn_dim]
+};
+AttentionWeights BindAttention(WeightBinder& weights, const std::string& prefix,
+                               const LayerSpec& layer, int model_dim);
+FfnWeights BindFfn(WeightBinder& weights, const std::string& prefix, int ffn_dim, int model_dim);
 
 }  // namespace snug

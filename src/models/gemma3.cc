@@ -18,12 +18,12 @@ constexpr float kSlidingTheta = 10000.0f;
 
 struct Layer {
   const float* attn_norm;
-  TensorView q, k, v, output;   // [heads·head_dim, model_dim] ... output [model_dim, heads·head_dim]
+  AttentionWeights attention;
   const float* q_norm;          // [head_dim]
   const float* k_norm;          // [head_dim]
   const float* post_attention_norm;
   const float* ffn_norm;
-  TensorView gate, up, down;    // [ffn_dim, model_dim] ×2, [model_dim, ffn_dim]
+  FfnWeights ffn;
   const float* post_ffn_norm;
 };
 
@@ -92,39 +92,28 @@ class Gemma3 : public Model {
   Status Bind() {
     WeightBinder weights(*file_);
     const int dim = spec_.model_dim;
-    embedding_ = BindEmbedding(*file_, weights, spec_);
-    output_norm_ = weights.Vector("output_norm.weight", dim);
-    output_ = weights.OptionalMatrix("output.weight", spec_.vocab_size, dim);
-    if (output_.data == nullptr) output_ = embedding_;  // tied embeddings
+    ends_ = BindEnds(*file_, weights, spec_);
     for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
       const LayerSpec& s = spec_.layers[i];
       const std::string p = "blk." + std::to_string(i) + ".";
-      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
       Layer layer;
       layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
-      layer.q = weights.Matrix(p + "attn_q.weight", q_dim, dim);
-      layer.k = weights.Matrix(p + "attn_k.weight", kv_dim, dim);
-      layer.v = weights.Matrix(p + "attn_v.weight", kv_dim, dim);
-      layer.output = weights.Matrix(p + "attn_output.weight", dim, q_dim);
+      layer.attention = BindAttention(weights, p, s, dim);
       layer.q_norm = weights.Vector(p + "attn_q_norm.weight", s.head_dim);
       layer.k_norm = weights.Vector(p + "attn_k_norm.weight", s.head_dim);
       layer.post_attention_norm = weights.Vector(p + "post_attention_norm.weight", dim);
       layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
-      layer.gate = weights.Matrix(p + "ffn_gate.weight", s.ffn_dim, dim);
-      layer.up = weights.Matrix(p + "ffn_up.weight", s.ffn_dim, dim);
-      layer.down = weights.Matrix(p + "ffn_down.weight", dim, s.ffn_dim);
+      layer.ffn = BindFfn(weights, p, s.ffn_dim, dim);
       layer.post_ffn_norm = weights.Vector(p + "post_ffw_norm.weight", dim);
       layers_.push_back(layer);
     }
     RETURN_IF_ERROR(weights.Finish());
     buffers_.Allocate(spec_, options_.batch_tokens);
     for (const RopeSpec& rope : spec_.ropes) rope_tables_.emplace_back(rope, options_.batch_tokens);
-    projector_.Reserve(output_);
+    projector_.Reserve(ends_.output);
     for (const Layer& layer : layers_) {
-      for (const TensorView* w : {&layer.q, &layer.k, &layer.v, &layer.output, &layer.gate,
-                                  &layer.up, &layer.down}) {
-        projector_.Reserve(*w);
-      }
+      projector_.Reserve(layer.attention);
+      projector_.Reserve(layer.ffn);
     }
     return Status::Ok();
   }
@@ -144,40 +133,39 @@ class Gemma3 : public Model {
     for (RopeTable& table : rope_tables_) table.Compute(batch.positions);
 
     // llama.cpp scales by sqrtf(model_dim) in f32 (HF rounds it through bf16 first).
-    EmbedTokens(embedding_, batch.tokens, std::sqrt(static_cast<float>(dim)), b.hidden.data());
+    EmbedTokens(ends_.embedding, batch.tokens, std::sqrt(static_cast<float>(dim)), b.hidden.data());
     for (int i = 0; i < static_cast<int>(layers_.size()); ++i) {
       const Layer& w = layers_[i];
       const LayerSpec& s = spec_.layers[i];
       // Attention block: pre-norm, q/k norms per head, RoPE, attention, post-norm, residual.
       RmsNormRows(b.hidden.data(), w.attn_norm, eps, n, dim, b.normed.data());
-      projector_.Apply(w.q, b.normed.data(), n, b.q.data());
-      projector_.Apply(w.k, b.normed.data(), n, b.k.data());
-      projector_.Apply(w.v, b.normed.data(), n, b.v.data());
+      projector_.Apply(w.attention.q, b.normed.data(), n, b.q.data());
+      projector_.Apply(w.attention.k, b.normed.data(), n, b.k.data());
+      projector_.Apply(w.attention.v, b.normed.data(), n, b.v.data());
       RmsNormRows(b.q.data(), w.q_norm, eps, n * s.num_heads, s.head_dim, b.q.data());
       RmsNormRows(b.k.data(), w.k_norm, eps, n * s.num_kv_heads, s.head_dim, b.k.data());
       rope_tables_[s.rope].Apply(b.q.data(), n, s.num_heads, s.head_dim);
       rope_tables_[s.rope].Apply(b.k.data(), n, s.num_kv_heads, s.head_dim);
       StoreKv(batch, i, b.k.data(), b.v.data(), kv);
       Attend(batch, s, i, b.q.data(), nullptr, kv, projector_.pool(), b.attention.data());
-      projector_.Apply(w.output, b.attention.data(), n, b.projected.data());
+      projector_.Apply(w.attention.output, b.attention.data(), n, b.projected.data());
       RmsNormRows(b.projected.data(), w.post_attention_norm, eps, n, dim, b.projected.data());
       kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
       // Feed-forward block: pre-norm, GELU-gated MLP, post-norm, residual.
       RmsNormRows(b.hidden.data(), w.ffn_norm, eps, n, dim, b.normed.data());
-      GatedFfn(projector_, w.gate, w.up, w.down, Activation::kGeluTanh, b.normed.data(), n,
+      GatedFfn(projector_, w.ffn, Activation::kGeluTanh, b.normed.data(), n,
                b.gate.data(), b.up.data(), b.projected.data());
       RmsNormRows(b.projected.data(), w.post_ffn_norm, eps, n, dim, b.projected.data());
       kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
     }
-    ComputeLogits(batch, dim, output_norm_, eps, output_, projector_, b, logits);
+    ComputeLogits(batch, dim, ends_.norm, eps, ends_.output, projector_, b, logits);
   }
 
  private:
   std::shared_ptr<const gguf::File> file_;
   ModelOptions options_;
   Projector projector_;
-  TensorView embedding_, output_;
-  const float* output_norm_ = nullptr;
+  EndWeights ends_;
   std::vector<Layer> layers_;
   std::vector<RopeTable> rope_tables_;
   DecoderBuffers buffers_;

@@ -18,11 +18,11 @@ namespace {
 
 struct Layer {
   const float* attn_norm;
-  TensorView q, k, v, output;
+  AttentionWeights attention;
   const float *q_bias, *k_bias, *v_bias;  // Qwen2 only, else null
   const float *q_norm, *k_norm;           // Qwen3 only, else null
   const float* ffn_norm;
-  TensorView gate, up, down;
+  FfnWeights ffn;
 };
 
 Result<ModelSpec> ParseSpec(const gguf::File& file, const std::string& architecture) {
@@ -94,40 +94,30 @@ class Llama : public Model {
   Status Bind() {
     WeightBinder weights(*file_);
     const int dim = spec_.model_dim;
-    embedding_ = BindEmbedding(*file_, weights, spec_);
-    output_norm_ = weights.Vector("output_norm.weight", dim);
-    output_ = weights.OptionalMatrix("output.weight", spec_.vocab_size, dim);
-    if (output_.data == nullptr) output_ = embedding_;  // tied embeddings
+    ends_ = BindEnds(*file_, weights, spec_);
     for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
       const LayerSpec& s = spec_.layers[i];
       const std::string p = "blk." + std::to_string(i) + ".";
       const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
       Layer layer;
       layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
-      layer.q = weights.Matrix(p + "attn_q.weight", q_dim, dim);
-      layer.k = weights.Matrix(p + "attn_k.weight", kv_dim, dim);
-      layer.v = weights.Matrix(p + "attn_v.weight", kv_dim, dim);
-      layer.output = weights.Matrix(p + "attn_output.weight", dim, q_dim);
+      layer.attention = BindAttention(weights, p, s, dim);
       layer.q_bias = weights.OptionalVector(p + "attn_q.bias", q_dim);
       layer.k_bias = weights.OptionalVector(p + "attn_k.bias", kv_dim);
       layer.v_bias = weights.OptionalVector(p + "attn_v.bias", kv_dim);
       layer.q_norm = weights.OptionalVector(p + "attn_q_norm.weight", s.head_dim);
       layer.k_norm = weights.OptionalVector(p + "attn_k_norm.weight", s.head_dim);
       layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
-      layer.gate = weights.Matrix(p + "ffn_gate.weight", s.ffn_dim, dim);
-      layer.up = weights.Matrix(p + "ffn_up.weight", s.ffn_dim, dim);
-      layer.down = weights.Matrix(p + "ffn_down.weight", dim, s.ffn_dim);
+      layer.ffn = BindFfn(weights, p, s.ffn_dim, dim);
       layers_.push_back(layer);
     }
     RETURN_IF_ERROR(weights.Finish());
     buffers_.Allocate(spec_, options_.batch_tokens);
     rope_table_.emplace(spec_.ropes[0], options_.batch_tokens);
-    projector_.Reserve(output_);
+    projector_.Reserve(ends_.output);
     for (const Layer& layer : layers_) {
-      for (const TensorView* w : {&layer.q, &layer.k, &layer.v, &layer.output, &layer.gate,
-                                  &layer.up, &layer.down}) {
-        projector_.Reserve(*w);
-      }
+      projector_.Reserve(layer.attention);
+      projector_.Reserve(layer.ffn);
     }
     return Status::Ok();
   }
@@ -144,15 +134,15 @@ class Llama : public Model {
     DecoderBuffers& b = buffers_;
     rope_table_->Compute(batch.positions);
 
-    EmbedTokens(embedding_, batch.tokens, 1.0f, b.hidden.data());
+    EmbedTokens(ends_.embedding, batch.tokens, 1.0f, b.hidden.data());
     for (int i = 0; i < static_cast<int>(layers_.size()); ++i) {
       const Layer& w = layers_[i];
       const LayerSpec& s = spec_.layers[i];
       const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
       RmsNormRows(b.hidden.data(), w.attn_norm, eps, n, dim, b.normed.data());
-      projector_.Apply(w.q, b.normed.data(), n, b.q.data());
-      projector_.Apply(w.k, b.normed.data(), n, b.k.data());
-      projector_.Apply(w.v, b.normed.data(), n, b.v.data());
+      projector_.Apply(w.attention.q, b.normed.data(), n, b.q.data());
+      projector_.Apply(w.attention.k, b.normed.data(), n, b.k.data());
+      projector_.Apply(w.attention.v, b.normed.data(), n, b.v.data());
       if (w.q_bias != nullptr) Projector::AddBias(w.q_bias, n, q_dim, b.q.data());
       if (w.k_bias != nullptr) Projector::AddBias(w.k_bias, n, kv_dim, b.k.data());
       if (w.v_bias != nullptr) Projector::AddBias(w.v_bias, n, kv_dim, b.v.data());
@@ -166,22 +156,21 @@ class Llama : public Model {
       rope_table_->Apply(b.k.data(), n, s.num_kv_heads, s.head_dim);
       StoreKv(batch, i, b.k.data(), b.v.data(), kv);
       Attend(batch, s, i, b.q.data(), nullptr, kv, projector_.pool(), b.attention.data());
-      projector_.Apply(w.output, b.attention.data(), n, b.projected.data());
+      projector_.Apply(w.attention.output, b.attention.data(), n, b.projected.data());
       kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
       RmsNormRows(b.hidden.data(), w.ffn_norm, eps, n, dim, b.normed.data());
-      GatedFfn(projector_, w.gate, w.up, w.down, Activation::kSilu, b.normed.data(), n,
+      GatedFfn(projector_, w.ffn, Activation::kSilu, b.normed.data(), n,
                b.gate.data(), b.up.data(), b.projected.data());
       kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
     }
-    ComputeLogits(batch, dim, output_norm_, eps, output_, projector_, b, logits);
+    ComputeLogits(batch, dim, ends_.norm, eps, ends_.output, projector_, b, logits);
   }
 
  private:
   std::shared_ptr<const gguf::File> file_;
   ModelOptions options_;
   Projector projector_;
-  TensorView embedding_, output_;
-  const float* output_norm_ = nullptr;
+  EndWeights ends_;
   std::vector<Layer> layers_;
   std::optional<RopeTable> rope_table_;
   DecoderBuffers buffers_;

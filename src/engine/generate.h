@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "engine/engine.h"
 #include "engine/sampler.h"
 #include "kv/kv_cache.h"
 #include "models/model.h"
@@ -29,8 +30,6 @@ struct TokenEvent {
   float logprob = 0.0f;            // of the chosen token (when requested), model distribution
   std::vector<TokenLogprob> top;   // the top_logprobs most likely tokens
 };
-
-enum class FinishReason { kStop, kLength };
 
 struct GenerateResult {
   FinishReason finish = FinishReason::kLength;

@@ -1,6 +1,6 @@
 // MatMul: picks the kernel family of the weight type, quantizes the activations once per call
-// into the caller's scratch (int8 values stored as int16, one f32 scale per 32 or 256 values,
-// sums per 32), then splits output rows across the pool. The kernels are in matmul_*.cc.
+// into the caller's scratch (int8 values stored as int16 and as int8, one f32 scale per 32 or
+// 256 values, sums per 32), then splits output rows across the pool. Kernels: matmul_*.cc.
 
 // Arrays of vectors are not allowed for SVE's sizeless types: arm64 dispatches to NEON.
 #ifndef HWY_DISABLED_TARGETS
@@ -31,12 +31,14 @@ void QuantizeActivationsImpl(const float* x, int64_t token_begin, int64_t token_
   const hn::ScalableTag<float> df;
   const hn::RebindToSigned<decltype(df)> di32;
   const hn::Rebind<int16_t, decltype(df)> di16;
+  const hn::Rebind<int8_t, decltype(df)> di8;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
   const int64_t cols = acts.cols;
   const int64_t num_blocks = cols / acts.block;
   for (int64_t t = token_begin; t < token_end; ++t) {
     const float* xt = x + t * cols;
     int16_t* q = acts.q + t * cols;
+    int8_t* q8 = acts.q8 + t * cols;
     float* scale = acts.scale + t * acts.scale_stride;
     int32_t* sums = acts.sums + t * acts.sums_stride;
     for (int64_t b = 0; b < num_blocks; ++b) {
@@ -53,6 +55,7 @@ void QuantizeActivationsImpl(const float* x, int64_t token_begin, int64_t token_
         for (int64_t i = s; i < s + 32; i += n) {
           const auto qi = hn::NearestInt(hn::Mul(hn::LoadU(df, xb + i), inverse));
           hn::StoreU(hn::DemoteTo(di16, qi), di16, q + b * acts.block + i);
+          hn::StoreU(hn::DemoteTo(di8, qi), di8, q8 + b * acts.block + i);
           sum = hn::Add(sum, qi);
         }
         sums[(b * acts.block + s) / 32] = hn::GetLane(hn::SumOfLanes(di32, sum));
@@ -80,11 +83,12 @@ int64_t RoundUp(int64_t value, int64_t multiple) {
   return (value + multiple - 1) / multiple * multiple;
 }
 
-// Byte offsets of the three arrays of QuantizedActivations in the scratch, after alignment.
+// Byte sizes of the four arrays of QuantizedActivations in the scratch, each padded to keep
+// the next one aligned.
 struct ScratchLayout {
   int64_t scale_stride, sums_stride;
-  int64_t q_bytes, scale_bytes, sums_bytes;
-  int64_t total() const { return q_bytes + scale_bytes + sums_bytes + kAlignBytes; }
+  int64_t q_bytes, q8_bytes, scale_bytes, sums_bytes;
+  int64_t total() const { return q_bytes + q8_bytes + scale_bytes + sums_bytes + kAlignBytes; }
 };
 
 ScratchLayout Layout(int64_t block, int64_t cols, int64_t num_tokens) {
@@ -92,6 +96,7 @@ ScratchLayout Layout(int64_t block, int64_t cols, int64_t num_tokens) {
   layout.scale_stride = RoundUp(cols / block, internal::kGroupBlocks);
   layout.sums_stride = RoundUp(cols / 32, internal::kGroupBlocks);
   layout.q_bytes = RoundUp(num_tokens * cols * 2, kAlignBytes);
+  layout.q8_bytes = RoundUp(num_tokens * cols, kAlignBytes);
   layout.scale_bytes = RoundUp(num_tokens * layout.scale_stride * 4, kAlignBytes);
   layout.sums_bytes = RoundUp(num_tokens * layout.sums_stride * 4, kAlignBytes);
   return layout;
@@ -153,8 +158,10 @@ void MatMul(const TensorView& weight, const float* x, int64_t num_tokens, float*
   auto* base = reinterpret_cast<std::byte*>(RoundUp(static_cast<int64_t>(address), kAlignBytes));
   internal::QuantizedActivations acts;
   acts.q = reinterpret_cast<int16_t*>(base);
-  acts.scale = reinterpret_cast<float*>(base + layout.q_bytes);
-  acts.sums = reinterpret_cast<int32_t*>(base + layout.q_bytes + layout.scale_bytes);
+  acts.q8 = reinterpret_cast<int8_t*>(base + layout.q_bytes);
+  acts.scale = reinterpret_cast<float*>(base + layout.q_bytes + layout.q8_bytes);
+  acts.sums = reinterpret_cast<int32_t*>(base + layout.q_bytes + layout.q8_bytes +
+                                         layout.scale_bytes);
   acts.cols = cols;
   acts.num_tokens = num_tokens;
   acts.block = block;

@@ -14,12 +14,14 @@ namespace snug::kernels::internal {
 // zeros, so per-group vector loops over weight blocks need no tail handling.
 inline constexpr int64_t kGroupBlocks = 32;
 
-// Activations quantized per block to 8-bit integers (stored widened to int16, so the dot loop
-// feeds the int16 multiply-add directly): x[t, c] ≈ scale[t, c / block] · q[t, c].
+// Activations quantized per block to 8-bit integers, stored twice: widened to int16 (q, which
+// the generic dot loops feed to the int16 multiply-add directly) and as int8 (q8, for the x86
+// kernels that multiply bytes): x[t, c] ≈ scale[t, c / block] · q[t, c], q8[t, c] == q[t, c].
 // block is 32 for the legacy types and MXFP4, 256 for the K types (one scale per super-block;
 // the sub-block sums carry the K types' mins).
 struct QuantizedActivations {
   int16_t* q = nullptr;       // [num_tokens, cols]
+  int8_t* q8 = nullptr;       // [num_tokens, cols], 32-byte aligned rows (cols % 32 == 0)
   float* scale = nullptr;     // [num_tokens, scale_stride]: cols / block used, then zeros
   int32_t* sums = nullptr;    // [num_tokens, sums_stride]: Σ q over each 32 values, then zeros
   int64_t cols = 0;
@@ -29,6 +31,7 @@ struct QuantizedActivations {
   int64_t sums_stride = 0;
 
   const int16_t* q_row(int64_t t) const { return q + t * cols; }
+  const int8_t* q8_row(int64_t t) const { return q8 + t * cols; }
   const float* scale_row(int64_t t) const { return scale + t * scale_stride; }
   const int32_t* sums_row(int64_t t) const { return sums + t * sums_stride; }
 };

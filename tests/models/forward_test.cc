@@ -27,8 +27,12 @@ Loaded WriteAndLoad(const std::string& preset, DType type, ThreadPool& pool, int
   CHECK(config.ok()) << config.status().ToString();
   synth::Vocabulary vocab = synth::BuiltinVocabulary(config->architecture);
   const synth::ModelPlan plan = synth::PlanModel(*config, vocab, {.main = type});
-  const std::string path = ::testing::TempDir() + "/" + preset + "-" + std::string(Name(type)) +
-                           ".gguf";
+  // Unique per test: ctest runs the tests of this binary as parallel processes, and rewriting
+  // a file another process has mapped would pull its pages away (SIGBUS).
+  const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = std::string(test->test_suite_name()) + "." + test->name();
+  for (char& c : name) c = (c == '/') ? '_' : c;
+  const std::string path = ::testing::TempDir() + "/" + name + ".gguf";
   Status written = synth::WriteModel(plan, /*seed=*/1234, path, 2);
   CHECK(written.ok()) << written.ToString();
   auto file = gguf::File::Open(path);

@@ -46,3 +46,11 @@ if [ -f tests/reference/package.json ] && [ ! -f tests/reference/node_modules/.s
       --loglevel=error &&
     touch node_modules/.snug-installed)
 fi
+
+# The official OpenAI client for the API tests of `snug serve` (tests/api/package.json).
+if [ -f tests/api/package.json ] && [ ! -f tests/api/node_modules/.snug-installed ]; then
+  echo "setup: installing npm packages for the API tests"
+  (cd tests/api &&
+    npm install --no-audit --no-fund --loglevel=error &&
+    touch node_modules/.snug-installed)
+fi

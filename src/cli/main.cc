@@ -10,7 +10,9 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   snug::cli::AddInspectCommand(app, exit_code);
   snug::cli::AddMakeModelCommand(app, exit_code);
+  snug::cli::AddPlanCommand(app, exit_code);
   snug::cli::AddRunCommand(app, exit_code);
+  snug::cli::AddServeCommand(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -48,6 +48,9 @@ struct Event {
   std::vector<int32_t> tokens;         // kDelta: the tokens behind `text`
   std::vector<float> logprobs;         // kDelta: per token, when requested
   std::vector<std::vector<TokenLogprob>> top_logprobs;  // kDelta: per token
+  // kDelta: this delta is the prompt itself (echo_prompt_logprobs): one per choice, before any
+  // generated token; the first prompt token has no logprob (NaN) and no alternatives.
+  bool echo = false;
   FinishReason finish = FinishReason::kStop;            // kFinish
   Status error;                                         // kError
   int prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;  // kDone
@@ -57,7 +60,8 @@ struct Event {
 class RequestHandle {
  public:
   virtual ~RequestHandle() = default;
-  // Blocks until the next event (or `timeout_ms`, returning nullopt). After kDone: nullopt.
+  // Blocks until the next event (or `timeout_ms`, returning nullopt; negative: no limit).
+  // After kDone: nullopt.
   virtual std::optional<Event> Next(int timeout_ms) = 0;
   // Stops the request within one engine step and frees its KV; further Next() calls drain.
   virtual void Cancel() = 0;

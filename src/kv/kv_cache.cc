@@ -4,6 +4,8 @@
 #include <new>
 #include <string>
 
+#include "base/check.h"
+
 namespace snug {
 namespace {
 
@@ -73,6 +75,25 @@ uint16_t* KvCache::values(int layer, int slot) const {
   return storage_.get() + data.offset_elements +
          (static_cast<size_t>(options_.slots) + slot) * data.capacity_tokens *
              row_elements(source);
+}
+
+void KvCache::CopySlot(int from, int to, int length) {
+  CHECK(from >= 0 && from < slots() && to >= 0 && to < slots()) << from << " -> " << to;
+  CHECK(length >= 0 && length <= lengths_[from]) << length << " of " << lengths_[from];
+  if (from != to) {
+    for (size_t layer = 0; layer < layers_.size(); ++layer) {
+      if (Source(layer) != static_cast<int>(layer)) continue;
+      // A ring that has wrapped holds its rows at position % capacity in every slot alike, so
+      // copying the used rows as they lie keeps RowOf valid in `to`.
+      CHECK(length == lengths_[from] || lengths_[from] <= capacity_tokens(layer))
+          << "kv: slot " << from << " has overwritten ring rows before position " << length;
+      const size_t elements =
+          static_cast<size_t>(std::min(length, capacity_tokens(layer))) * row_elements(layer);
+      std::copy_n(keys(layer, from), elements, keys(layer, to));
+      std::copy_n(values(layer, from), elements, values(layer, to));
+    }
+  }
+  lengths_[to] = length;
 }
 
 }  // namespace snug

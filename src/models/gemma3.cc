@@ -173,6 +173,8 @@ class Gemma3 : public Model {
 
 }  // namespace
 
+Result<ModelSpec> ParseGemma3Spec(const gguf::File& file) { return ParseSpec(file); }
+
 Result<std::unique_ptr<Model>> LoadGemma3(std::shared_ptr<const gguf::File> file,
                                           const ModelOptions& options, ThreadPool& pool) {
   ASSIGN_OR_RETURN(ModelSpec spec, ParseSpec(*file));

@@ -178,6 +178,10 @@ class Llama : public Model {
 
 }  // namespace
 
+Result<ModelSpec> ParseLlamaSpec(const gguf::File& file) {
+  return ParseSpec(file, std::string(file.architecture()));
+}
+
 Result<std::unique_ptr<Model>> LoadLlama(std::shared_ptr<const gguf::File> file,
                                          const ModelOptions& options, ThreadPool& pool) {
   const std::string architecture(file->architecture());

@@ -34,7 +34,10 @@ struct LayerSpec {
   int kv_source_layer = -1;  // the layer whose K/V this layer reads (itself unless shared)
   int rope = 0;              // index into ModelSpec::ropes
   float attention_scale = 1.0f;
-  int ffn_dim = 0;
+  int ffn_dim = 0;           // the dense MLP's width (0: the layer has none)
+  int num_experts = 0;       // a mixture of experts beside or instead of the dense MLP (0: none)
+  int num_experts_used = 0;  // experts each token is routed to
+  int expert_ffn_dim = 0;    // one expert's width
 };
 
 struct ModelSpec {
@@ -86,6 +89,12 @@ class Model {
 // model. Errors name the key or tensor at fault.
 Result<std::unique_ptr<Model>> LoadModel(std::shared_ptr<const gguf::File> file,
                                          const ModelOptions& options, ThreadPool& pool);
+
+// Parses the spec of the file's architecture from its metadata alone (no weight is bound or
+// read; vocab_size comes from the token_embd tensor's shape, else `{arch}.vocab_size`, else the
+// tokenizer's token count). Known also for architectures LoadModel cannot run yet (gemma4,
+// gpt-oss), so that the memory plan can size them.
+Result<ModelSpec> ReadModelSpec(const gguf::File& file);
 
 // Architectures snug can run ("gemma3", "llama", ...).
 std::vector<std::string> SupportedArchitectures();

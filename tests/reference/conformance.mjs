@@ -30,17 +30,18 @@ const steps = Number(option("--steps", "32"));
 const keep = args.includes("--keep");
 
 // Log-probability tolerance per weight type, |snug - llama.cpp| on the reference's top 5.
-// Both engines compute the same math in f32 and keep K/V in f16; what differs even for f32
-// weights is llama.cpp's CPU flash attention, which rounds Q to f16 before the Q·K dot (~5e-4
-// relative per score), its fp16-table GELU (inputs rounded to fp16), and summation order. Over
-// 6 layers that moves log-probabilities by up to ~0.01 (measured 0.0099 on gemma3-tiny f32),
-// hence 0.02. Quantized weights add the on-the-fly 8-bit quantization of activations, which
-// both engines do per 32-block (q8_0) or 256-block (q8_K) with slightly different rounding.
-// llama.cpp also rounds the activations to the weight's own type before F16 and BF16 dot
-// products (its vec_dot_type), while snug keeps them in f32: BF16 has an 8-bit mantissa, so its
-// reference is the least exact of all (measured 0.066 on gemma3-tiny).
-const tolerance = {f32: 0.02, f16: 0.03, bf16: 0.1, q8_0: 0.05, q4_0: 0.05, q4_1: 0.05,
-                   q5_0: 0.05, q5_1: 0.05, q4_k: 0.05, q5_k: 0.05, q6_k: 0.05};
+// Float weights: both engines compute the same math in f32 and keep K/V in f16; what differs is
+// llama.cpp's CPU flash attention (it rounds Q to f16 before Q·K), its fp16-table GELU, its
+// rounding of the activations to F16/BF16 before F16/BF16 dot products (snug keeps them f32),
+// and summation order. Measured: f32 0.010, f16 0.017, bf16 0.066 (BF16's 8-bit mantissa).
+// Quantized weights: both engines quantize activations to 8 bits on the fly, each with its own
+// rounding, and these random models have large logits. llama.cpp itself is 0.16 away from the
+// exact result (snug with f32 reference products on the same dequantized weights) on
+// gemma3-tiny q8_0, and snug's quantized path sits a similar distance away in an independent
+// direction; measured differences are 0.12-0.20. Hence 0.3, and a token swap counts as a
+// near-tie only when both engines' top-2 gaps are inside that bound.
+const tolerance = {f32: 0.02, f16: 0.03, bf16: 0.1, q8_0: 0.3, q4_0: 0.3, q4_1: 0.3,
+                   q5_0: 0.3, q5_1: 0.3, q4_k: 0.3, q5_k: 0.3, q6_k: 0.3};
 
 const prompts = [
   "The quick brown fox jumps over the lazy dog.",

@@ -1,0 +1,48 @@
+// The bridge between the engine's loop thread and one request's handle: an ordered queue of
+// Events that the loop pushes and Next() pops, and the cancel flag the loop polls every step.
+// Shared by both sides, so a handle may outlive the engine and the engine may outlive a handle.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "engine/engine.h"
+
+namespace snug {
+
+class RequestChannel {
+ public:
+  // Loop side.
+  void Push(Event event);
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+  // Handle side. Pop waits up to `timeout_ms` (negative: no limit); after kDone: nullopt.
+  std::optional<Event> Pop(int timeout_ms);
+  void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<Event> events_;
+  bool drained_ = false;  // kDone was popped
+  std::atomic<bool> cancelled_{false};
+};
+
+// The RequestHandle the server holds. Dropping it (client gone) cancels the request.
+class ChannelHandle : public RequestHandle {
+ public:
+  explicit ChannelHandle(std::shared_ptr<RequestChannel> channel) : channel_(std::move(channel)) {}
+  ~ChannelHandle() override { channel_->Cancel(); }
+
+  std::optional<Event> Next(int timeout_ms) override { return channel_->Pop(timeout_ms); }
+  void Cancel() override { channel_->Cancel(); }
+
+ private:
+  std::shared_ptr<RequestChannel> channel_;
+};
+
+}  // namespace snug

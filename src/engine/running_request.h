@@ -1,0 +1,64 @@
+// What the engine loop keeps for a request holding KV slots: one Sequence per choice (its
+// slot, sampler, detokenizer and stop matcher) and the request's prefill progress. Owned and
+// touched only by the loop thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/request_channel.h"
+#include "engine/sampler.h"
+#include "engine/stop.h"
+#include "tokenizer/tokenizer.h"
+
+namespace snug {
+
+// Choice `choice` samples with seed + choice, so choices differ yet each is reproducible.
+inline SamplingParams ChoiceSampling(SamplingParams params, int choice) {
+  params.seed += static_cast<uint64_t>(choice);
+  return params;
+}
+
+struct Sequence {
+  Sequence(int choice, int slot, const Request& request, int vocab_size,
+           const tokenizer::Tokenizer& tokenizer)
+      : choice(choice),
+        slot(slot),
+        sampler(ChoiceSampling(request.sampling, choice), vocab_size),
+        detokenizer(tokenizer),
+        stops(request.stop) {
+    sampler.AddPrompt(request.prompt);
+  }
+
+  int choice;
+  int slot;
+  Sampler sampler;
+  tokenizer::StreamingDetokenizer detokenizer;
+  StopMatcher stops;
+  int generated_tokens = 0;
+  int32_t next_token = 0;  // sampled last step; goes into the next decode step
+  int logit_row = -1;      // this step's row of logits (-1: none)
+  bool finished = false;
+};
+
+struct RunningRequest {
+  RunningRequest(Request request, std::shared_ptr<RequestChannel> channel)
+      : request(std::move(request)), channel(std::move(channel)) {}
+
+  bool prefilling() const { return prefilled_tokens < static_cast<int>(request.prompt.size()); }
+
+  Request request;
+  std::shared_ptr<RequestChannel> channel;
+  std::vector<Sequence> sequences;  // [n]; the prompt is prefilled in sequences[0]'s slot
+  int prefilled_tokens = 0;
+  int chunk_tokens = 0;      // prompt tokens in this step's batch (0: none)
+  int chunk_first_row = -1;  // the chunk's first row of logits
+  int unfinished = 0;        // choices still running; 0: done (kDone sent)
+  int completion_tokens = 0;
+  std::vector<float> echo_logprobs;                 // [prompt] echo_prompt_logprobs only
+  std::vector<std::vector<TokenLogprob>> echo_top;  // [prompt]
+};
+
+}  // namespace snug

@@ -1,0 +1,280 @@
+// The plan's arithmetic. Every tenant is a function of (context, sequences) for fixed options;
+// the total grows with both, so the largest context that fits is found by bisection and every
+// number printed is the exact sum that was compared with the budget.
+#include "memory/plan.h"
+
+#include <algorithm>
+#include <string>
+
+#include "kernels/kernels.h"
+#include "memory/size.h"
+
+namespace snug::memory {
+namespace {
+
+constexpr int kContextGranule = 256;  // a fitted (not capped) context is rounded down to this
+
+// The model and options fixed; bytes as a function of (context, sequences).
+class Costs {
+ public:
+  Costs(const ModelFacts& model, const PlanOptions& options, const Budget& budget, KvType kv_type)
+      : model_(model), options_(options), kv_type_(kv_type), kv_layers_(model.spec.KvLayers()) {
+    activations_ = PlanActivations(model.spec, model.projections, options.batch_tokens);
+    fixed_.thread_stacks = static_cast<int64_t>(options.threads + options.http_connections + 2) *
+                           kThreadStackResidentBytes;
+    fixed_.tokenizer = TokenizerBytes(model.tokenizer);
+    fixed_.http_buffers =
+        static_cast<int64_t>(options.http_connections) * options.max_body_bytes * 3;
+    prefix_cache_ = options.prefix_cache_bytes.value_or(AutoPrefixCache(budget.bytes));
+  }
+
+  // The default prefix cache: a share of what the weights, arena and fixed overheads leave.
+  int64_t AutoPrefixCache(int64_t budget) const {
+    const int64_t spare = budget - model_.weight_bytes - model_.repacked_bytes -
+                          activations_.total() - fixed_.total();
+    return std::max<int64_t>(
+        0, static_cast<int64_t>(static_cast<double>(spare) * kAutoPrefixCacheShare));
+  }
+
+  int64_t Kv(int context, int sequences) const {
+    const KvCacheOptions kv{
+        .slots = sequences, .context_tokens = context, .batch_tokens = options_.batch_tokens};
+    return static_cast<int64_t>(KvCache::BytesFor(kv_layers_, kv, kv_type_));
+  }
+  Overheads OverheadsFor(int context, int sequences) const {
+    Overheads overheads = fixed_;
+    const int64_t vocab = model_.spec.vocab_size;
+    // Per sequence: token ids and positions of its context, and the sampler's candidates
+    // (id + probability per vocabulary entry). Queued requests hold their tokenized prompts.
+    overheads.request_state = static_cast<int64_t>(sequences) * (context * 8ll + vocab * 8) +
+                              static_cast<int64_t>(options_.max_queue) * context * 4;
+    return overheads;
+  }
+  int64_t Logits(int sequences) const {
+    return static_cast<int64_t>(sequences) * model_.spec.vocab_size * 4;
+  }
+  int64_t Total(int context, int sequences) const {
+    return model_.weight_bytes + model_.repacked_bytes + Kv(context, sequences) +
+           activations_.total() + Logits(sequences) + prefix_cache_ +
+           OverheadsFor(context, sequences).total();
+  }
+
+  const ActivationBytes& activations() const { return activations_; }
+  int64_t prefix_cache() const { return prefix_cache_; }
+
+ private:
+  const ModelFacts& model_;
+  const PlanOptions& options_;
+  KvType kv_type_;
+  std::vector<KvLayerSpec> kv_layers_;
+  ActivationBytes activations_;
+  Overheads fixed_;
+  int64_t prefix_cache_ = 0;
+};
+
+// The largest context in [low, high] whose total fits, or 0.
+int LargestContext(const Costs& costs, int sequences, int low, int high, int64_t budget) {
+  if (low > high || costs.Total(low, sequences) > budget) return 0;
+  while (low < high) {
+    const int middle = low + (high - low + 1) / 2;
+    if (costs.Total(middle, sequences) <= budget) {
+      low = middle;
+    } else {
+      high = middle - 1;
+    }
+  }
+  return low;
+}
+
+// The largest count in [1, high] of sequences of `context` that fit, or 0.
+int LargestSequences(const Costs& costs, int context, int high, int64_t budget) {
+  int sequences = 0;
+  while (sequences < high && costs.Total(context, sequences + 1) <= budget) ++sequences;
+  return sequences;
+}
+
+std::string Tokens(int64_t tokens) { return std::to_string(tokens); }
+
+}  // namespace
+
+ActivationBytes PlanActivations(const ModelSpec& spec,
+                                const std::vector<ProjectionShape>& projections, int batch_tokens) {
+  // Mirrors DecoderBuffers::Allocate, Projector::Reserve and RopeTable (models/blocks.cc).
+  const int64_t b = batch_tokens;
+  int64_t max_q = 0, max_kv = 0, max_ffn = 0, experts = 0;
+  for (const LayerSpec& s : spec.layers) {
+    max_q = std::max<int64_t>(max_q, static_cast<int64_t>(s.num_heads) * s.head_dim);
+    max_kv = std::max<int64_t>(max_kv, static_cast<int64_t>(s.num_kv_heads) * s.head_dim);
+    max_ffn = std::max<int64_t>(max_ffn, s.ffn_dim);
+    if (s.num_experts > 0) {
+      // Router logits [b, num_experts]; per routed (token, expert): gate and up
+      // [expert_ffn_dim] and the expert's output [model_dim].
+      experts = std::max<int64_t>(
+          experts, b * (s.num_experts + static_cast<int64_t>(s.num_experts_used) *
+                                            (2ll * s.expert_ffn_dim + spec.model_dim)));
+    }
+  }
+  ActivationBytes bytes;
+  // hidden, normed, projected, last: [b, model_dim]; q, attention: [b, max_q];
+  // k, v: [b, max_kv]; gate, up: [b, max_ffn]. All f32.
+  bytes.buffers = b * (4 * spec.model_dim + 2 * max_q + 2 * max_kv + 2 * max_ffn) * 4;
+  for (const ProjectionShape& projection : projections) {
+    bytes.matmul_scratch = std::max<int64_t>(
+        bytes.matmul_scratch,
+        kernels::MatMulScratchBytes(projection.dtype, projection.cols, batch_tokens));
+  }
+  for (const RopeSpec& rope : spec.ropes) bytes.rope_tables += 2 * b * (rope.rotary_dims / 2) * 4;
+  bytes.experts = experts * 4;
+  return bytes;
+}
+
+int64_t TokenizerBytes(const TokenizerFacts& tokenizer) {
+  return tokenizer.tokens * 160 + tokenizer.text_bytes * 2 + tokenizer.merges * 72;
+}
+
+MemoryPlan Plan(const ModelFacts& model, const PlanOptions& options, const Budget& budget) {
+  MemoryPlan plan;
+  plan.budget = budget;
+  plan.kv_type = options.kv_type;
+  plan.batch_tokens = options.batch_tokens;
+  plan.max_context_tokens = model.spec.context_tokens;
+  plan.weight_bytes = model.weight_bytes;
+  plan.repacked_bytes = model.repacked_bytes;
+
+  int cap = plan.max_context_tokens;
+  if (options.context_tokens) {
+    if (*options.context_tokens > cap) {
+      plan.notes.push_back("--ctx " + Tokens(*options.context_tokens) +
+                           " is above the model's trained context; capped at " + Tokens(cap));
+    } else {
+      cap = *options.context_tokens;
+    }
+  }
+  plan.min_context_tokens = std::min(options.min_context_tokens, cap);
+  const int min_context = plan.min_context_tokens;
+  const Costs costs(model, options, budget, options.kv_type);
+  const int64_t limit = budget.bytes;
+
+  // Context first: one request may use as much as fits (up to the cap); then as many sequences
+  // of that context as fit, up to kDefaultMaxSequences (or exactly --parallel).
+  int sequences = options.parallel.value_or(1);
+  int context = LargestContext(costs, sequences, min_context, cap, limit);
+  if (context > 0 && !options.parallel) {
+    sequences = LargestSequences(costs, context, kDefaultMaxSequences, limit);
+  }
+  if (context > 0 && context < cap) {
+    const int rounded = context / kContextGranule * kContextGranule;
+    if (rounded >= min_context) context = rounded;
+  }
+  plan.fits = context > 0;
+  if (!plan.fits) context = min_context;  // show what the minimum would need
+
+  plan.context_tokens = context;
+  plan.sequences = sequences;
+  plan.kv_pool_tokens = static_cast<int64_t>(context) * sequences;
+  plan.kv_bytes = costs.Kv(context, sequences);
+  for (size_t i = 0; i < model.spec.layers.size(); ++i) {
+    const LayerSpec& layer = model.spec.layers[i];
+    if (layer.kv_source_layer != static_cast<int>(i)) continue;
+    const int64_t row = static_cast<int64_t>(
+        2 * KvRowBytes(options.kv_type, static_cast<int64_t>(layer.num_kv_heads) * layer.head_dim));
+    if (layer.window_tokens > 0) {
+      plan.kv_ring_bytes_per_sequence +=
+          row * std::min(context, layer.window_tokens + options.batch_tokens);
+    } else {
+      plan.kv_bytes_per_token += row;
+    }
+  }
+  plan.activations = costs.activations();
+  plan.logit_rows = sequences;
+  plan.logits_bytes = costs.Logits(sequences);
+  plan.prefix_cache_bytes = costs.prefix_cache();
+  plan.overheads = costs.OverheadsFor(context, sequences);
+  plan.total_bytes = costs.Total(context, sequences);
+  plan.headroom_bytes = limit - plan.total_bytes;
+
+  if (plan.fits) {
+    plan.verdict = "fits: " + Tokens(context) + " tokens of context per request, " +
+                   std::to_string(sequences) + (sequences == 1 ? " sequence" : " sequences") +
+                   " at once";
+    if (options.kv_type != KvType::kF16) {
+      plan.notes.push_back("the KV cache stores f16 so far: --kv-type " +
+                           std::string(KvTypeName(options.kv_type)) +
+                           " is planned, not yet allocated as such");
+    }
+    return plan;
+  }
+
+  plan.verdict = "does not fit: " + std::to_string(sequences) + " × " + Tokens(min_context) +
+                 " tokens need " + FormatBytes(plan.total_bytes) + ", the budget is " +
+                 FormatBytes(limit);
+  const int64_t deficit = plan.total_bytes - limit;
+  if (const int smaller = LargestContext(costs, sequences, 1, min_context - 1, limit)) {
+    plan.suggestions.push_back("a smaller context: --ctx " + Tokens(smaller) + " --min-ctx " +
+                               Tokens(smaller) + " fits");
+  }
+  for (KvType type : {KvType::kQ8_0, KvType::kQ4_0}) {
+    if (KvRowBytes(type, 256) >= KvRowBytes(options.kv_type, 256)) continue;
+    const Costs smaller(model, options, budget, type);
+    if (const int fitted = LargestContext(smaller, sequences, min_context, cap, limit)) {
+      plan.suggestions.push_back("a smaller KV type: --kv-type " + std::string(KvTypeName(type)) +
+                                 " fits " + Tokens(fitted) + " tokens");
+      break;
+    }
+  }
+  if (sequences > 1) {
+    if (const int fewer = LargestSequences(costs, min_context, sequences - 1, limit)) {
+      plan.suggestions.push_back("fewer sequences: --parallel " + std::to_string(fewer) + " fits");
+    }
+  }
+  if (model.weight_bytes - model.q4_0_weight_bytes >= deficit) {
+    plan.suggestions.push_back("a smaller weight type: the weights need " + FormatBytes(deficit) +
+                               " less (a q4_0 file is about " +
+                               FormatBytes(model.q4_0_weight_bytes) + ")");
+  } else {
+    plan.suggestions.push_back("a smaller weight type would have to save " + FormatBytes(deficit) +
+                               ", more than q4_0 saves");
+  }
+  // A larger budget also grows the default prefix cache: find the budget that covers itself.
+  int64_t needed = (plan.total_bytes + kMiB - 1) / kMiB * kMiB;
+  for (int step = 0; step < 64; ++step) {
+    const Budget larger{.bytes = needed, .base_bytes = needed, .source = "--memory"};
+    const int64_t total = Costs(model, options, larger, options.kv_type).Total(context, sequences);
+    if (total <= needed) break;
+    needed = (total + kMiB - 1) / kMiB * kMiB;
+  }
+  plan.suggestions.push_back("more memory: --memory " + std::to_string(needed / kMiB) + "MiB (" +
+                             FormatBytes(needed) + ") or more");
+  return plan;
+}
+
+std::vector<Alternative> Alternatives(const ModelFacts& model, const PlanOptions& options,
+                                      const Budget& budget) {
+  const int max_context = model.spec.context_tokens;
+  std::vector<int> contexts;
+  for (int context : {4096, 8192, 32768, 131072, max_context}) {
+    if (context <= max_context &&
+        std::find(contexts.begin(), contexts.end(), context) == contexts.end()) {
+      contexts.push_back(context);
+    }
+  }
+  std::sort(contexts.begin(), contexts.end());
+  const int wanted = options.parallel.value_or(1);
+  std::vector<Alternative> alternatives;
+  for (KvType type : {KvType::kF16, KvType::kQ8_0, KvType::kQ4_0}) {
+    const Costs costs(model, options, budget, type);
+    for (int context : contexts) {
+      Alternative alternative;
+      alternative.context_tokens = context;
+      alternative.kv_type = type;
+      alternative.max_sequences =
+          LargestSequences(costs, context, kMaxListedSequences, budget.bytes);
+      alternative.fits = alternative.max_sequences >= wanted;
+      alternative.total_bytes = costs.Total(context, 1);
+      alternatives.push_back(alternative);
+    }
+  }
+  return alternatives;
+}
+
+}  // namespace snug::memory

@@ -1,0 +1,68 @@
+// What every handler shares: the server's options, the model once it is loaded (the engine owns
+// all request state), the lifecycle (loading → ready → draining) and the metrics.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/engine.h"
+#include "server/api_error.h"
+#include "server/metrics.h"
+#include "tokenizer/chat_format.h"
+#include "tokenizer/tokenizer.h"
+
+namespace snug::server {
+
+struct ServerOptions {
+  std::string api_key;                    // empty: no authentication
+  std::vector<std::string> cors_origins;  // allowed Origins; "*" allows any
+  size_t max_body_bytes = 8u << 20;       // larger bodies get 413
+  int request_timeout_seconds = 600;      // 0: none
+  int keep_alive_ms = 5000;               // SSE comment when no event came for this long
+  int http_threads = 16;                  // connections served at once
+};
+
+// The model being served. `engine` is owned by the caller and outlives the server.
+struct ServedModel {
+  Engine* engine = nullptr;
+  tokenizer::Tokenizer tokenizer;
+  Result<tokenizer::ChatFormat> chat_format;  // why chat is unavailable, when it is
+  std::string id;                             // what /v1/models lists and requests name
+};
+
+enum class ServerState { kLoading, kReady, kDraining };
+
+class ServerContext {
+ public:
+  explicit ServerContext(ServerOptions options) : options_(std::move(options)) {}
+
+  const ServerOptions& options() const { return options_; }
+  Metrics& metrics() { return metrics_; }
+
+  // Loading → ready.
+  void SetModel(ServedModel model);
+  // Ready → draining: new generation requests get 503.
+  void SetDraining() { state_ = ServerState::kDraining; }
+  ServerState state() const { return state_; }
+  // The model (null while loading).
+  std::shared_ptr<const ServedModel> model() const;
+  // The model for a generation request, or the 503 that says why there is none.
+  ApiResult<std::shared_ptr<const ServedModel>> AcquireModel() const;
+
+  // "chatcmpl-" + 24 random characters.
+  static std::string NewId(std::string_view prefix);
+
+ private:
+  ServerOptions options_;
+  Metrics metrics_;
+  std::atomic<ServerState> state_{ServerState::kLoading};
+  mutable std::mutex mutex_;
+  std::shared_ptr<const ServedModel> model_;  // set once, under mutex_
+};
+
+}  // namespace snug::server

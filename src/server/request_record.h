@@ -1,0 +1,53 @@
+// One request's timeline and counts, from arrival to its last byte: it feeds the metrics (time
+// to first token, inter-token latency, requests by route and status) and writes the one
+// structured log line per request. Timing only — the request's state lives in the engine.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+
+#include "engine/engine.h"
+#include "server/metrics.h"
+
+namespace snug::server {
+
+class RequestRecord {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  RequestRecord(Metrics& metrics, std::string route)
+      : metrics_(metrics), route_(std::move(route)), arrived_(Clock::now()) {
+    metrics_.RequestStarted();
+  }
+  ~RequestRecord() { Finish(500); }  // a path that never answered: counted as a failure
+  RequestRecord(const RequestRecord&) = delete;
+  RequestRecord& operator=(const RequestRecord&) = delete;
+
+  void set_id(std::string id) { id_ = std::move(id); }
+  const std::string& id() const { return id_; }
+  // A streamed response finishes when its last chunk is written, not when the handler returns.
+  void set_streaming() { streaming_ = true; }
+  bool streaming() const { return streaming_; }
+
+  void Submitted();
+  // Every event of the request's handles, in order: timing and token counts.
+  void Observe(const Event& event);
+
+  // Logs and counts the request once; later calls do nothing.
+  void Finish(int http_status);
+
+ private:
+  static double Ms(Clock::time_point from, Clock::time_point to);
+
+  Metrics& metrics_;
+  std::string route_;
+  std::string id_;
+  bool streaming_ = false;
+  Clock::time_point arrived_;
+  Clock::time_point submitted_{}, prefill_started_{}, first_token_{}, last_token_{};
+  int prompt_tokens_ = 0, completion_tokens_ = 0, cached_tokens_ = 0;
+  std::once_flag finished_;
+};
+
+}  // namespace snug::server

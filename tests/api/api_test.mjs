@@ -1,0 +1,375 @@
+// API test of `snug serve`: starts the real server on a tiny synthetic Gemma 3 model on a free
+// port and drives it with the official OpenAI client (npm `openai`) — chat (plain, streamed with
+// usage, n=2, stop, logprobs, seeded), completions with token-id prompts and echo — then raw
+// fetch for every row of design.md's error table, /metrics, and a graceful SIGTERM (exit 0).
+//   node api_test.mjs --snug PATH/snug --out DIR
+import assert from "node:assert/strict";
+import {execFileSync, spawn} from "node:child_process";
+import {existsSync, mkdirSync} from "node:fs";
+import {createServer} from "node:net";
+import {dirname, join} from "node:path";
+import {fileURLToPath} from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const option = (name) => {
+  const index = args.indexOf(name);
+  if (index < 0 || index + 1 >= args.length) {
+    console.error(`usage: node api_test.mjs --snug PATH --out DIR (missing ${name})`);
+    process.exit(2);
+  }
+  return args[index + 1];
+};
+const snug = option("--snug");
+const outDir = option("--out");
+
+if (!existsSync(join(here, "node_modules", "openai"))) {
+  console.error("FAIL: tests/api/node_modules/openai is missing: run scripts/setup.sh " +
+                "(or `npm install` in tests/api)");
+  process.exit(1);
+}
+const {default: OpenAI} = await import("openai");
+
+const MODEL = "gemma3-tiny";
+const KEY = "sk-snug-test";
+const CONTEXT = 256;
+
+mkdirSync(outDir, {recursive: true});
+const modelPath = join(outDir, `${MODEL}.gguf`);
+execFileSync(snug, ["make-model", MODEL, "--vocab", "builtin", "--type", "q8_0", "--seed", "5",
+                    "-q", "-o", modelPath], {stdio: ["ignore", "inherit", "inherit"]});
+
+const freePort = () => new Promise((resolve, reject) => {
+  const server = createServer();
+  server.unref();
+  server.on("error", reject);
+  server.listen(0, "127.0.0.1", () => {
+    const {port} = server.address();
+    server.close(() => resolve(port));
+  });
+});
+// Unref'd: a pending timer must not keep the test alive after it is done.
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const child = spawn(snug, ["serve", modelPath, "--port", String(port), "--ctx", String(CONTEXT),
+                           "--parallel", "2", "--max-queue", "1", "--batch-tokens", "64",
+                           "-t", "1", "--max-body-bytes", "65536"],
+                    {env: {...process.env, SNUG_API_KEY: KEY}, stdio: ["ignore", "inherit", "pipe"]});
+let serverLog = "";
+child.stderr.on("data", (data) => { serverLog += data; });
+let exitCode = null;
+const exited = new Promise((resolve) => child.on("exit", (code, signal) => {
+  exitCode = code ?? signal;
+  resolve();
+}));
+
+let failures = 0;
+const results = [];
+async function check(name, body) {
+  const started = performance.now();
+  try {
+    await body();
+    results.push({name, ok: true, ms: Math.round(performance.now() - started)});
+  } catch (error) {
+    failures++;
+    results.push({name, ok: false});
+    console.error(`FAIL ${name}: ${error.stack ?? error}`);
+  }
+}
+
+// Ready: /health answers 200 (503 + Retry-After while loading), without a key.
+{
+  const deadline = Date.now() + 30000;
+  let ready = false;
+  while (!ready && Date.now() < deadline && exitCode === null) {
+    try {
+      const response = await fetch(`${base}/health`);
+      if (response.status === 200) ready = true;
+      else if (response.status === 503) assert.ok(response.headers.get("retry-after"));
+    } catch {
+      // not listening yet
+    }
+    if (!ready) await sleep(50);
+  }
+  if (!ready) {
+    console.error(`FAIL: snug serve did not become ready (exit ${exitCode}):\n${serverLog}`);
+    child.kill("SIGKILL");
+    process.exit(1);
+  }
+}
+
+const client = new OpenAI({baseURL: `${base}/v1`, apiKey: KEY, maxRetries: 0, timeout: 60000});
+const messages = [{role: "developer", content: "You are terse."},
+                  {role: "user", content: "Tell me about the sea."}];
+
+await check("models.list names the model and its context", async () => {
+  const models = [];
+  for await (const model of client.models.list()) models.push(model);
+  assert.equal(models.length, 1);
+  assert.equal(models[0].id, MODEL);
+  assert.equal(models[0].context_length, CONTEXT);
+});
+
+let greedy;
+await check("chat completion (greedy)", async () => {
+  greedy = await client.chat.completions.create({model: MODEL, messages, max_tokens: 16,
+                                                  temperature: 0});
+  assert.match(greedy.id, /^chatcmpl-/);
+  assert.equal(greedy.object, "chat.completion");
+  assert.equal(greedy.model, MODEL);
+  assert.equal(typeof greedy.created, "number");
+  assert.equal(greedy.choices.length, 1);
+  const choice = greedy.choices[0];
+  assert.equal(choice.message.role, "assistant");
+  assert.equal(typeof choice.message.content, "string");
+  assert.ok(["stop", "length"].includes(choice.finish_reason));
+  const usage = greedy.usage;
+  assert.ok(usage.prompt_tokens > 5);
+  assert.ok(usage.completion_tokens >= 1 && usage.completion_tokens <= 16);
+  if (choice.finish_reason === "length") assert.equal(usage.completion_tokens, 16);
+  assert.equal(usage.total_tokens, usage.prompt_tokens + usage.completion_tokens);
+  assert.equal(typeof usage.prompt_tokens_details.cached_tokens, "number");
+});
+
+await check("streamed chat equals the non-streamed answer, usage last", async () => {
+  const stream = await client.chat.completions.create({
+    model: MODEL, messages, max_tokens: 16, temperature: 0, stream: true,
+    stream_options: {include_usage: true}});
+  let text = "";
+  let finish = null;
+  let usage = null;
+  let chunks = 0;
+  let sawRole = false;
+  for await (const chunk of stream) {
+    chunks++;
+    assert.equal(chunk.object, "chat.completion.chunk");
+    assert.equal(usage, null, "the usage chunk must be the last one");
+    if (chunk.choices.length === 0) {
+      usage = chunk.usage;
+      continue;
+    }
+    const delta = chunk.choices[0].delta;
+    if (delta.role) sawRole = true;
+    text += delta.content ?? "";
+    if (chunk.choices[0].finish_reason) finish = chunk.choices[0].finish_reason;
+  }
+  assert.ok(sawRole);
+  assert.ok(chunks >= 3);
+  assert.equal(text, greedy.choices[0].message.content);
+  assert.equal(finish, greedy.choices[0].finish_reason);
+  assert.deepEqual(usage.completion_tokens, greedy.usage.completion_tokens);
+  assert.deepEqual(usage.prompt_tokens, greedy.usage.prompt_tokens);
+});
+
+await check("n=2 gives two choices", async () => {
+  const result = await client.chat.completions.create({model: MODEL, messages, max_tokens: 8,
+                                                       n: 2, seed: 3});
+  assert.equal(result.choices.length, 2);
+  assert.deepEqual(result.choices.map((c) => c.index), [0, 1]);
+  for (const choice of result.choices) assert.equal(typeof choice.message.content, "string");
+});
+
+await check("stop string ends the answer before it", async () => {
+  const text = greedy.choices[0].message.content;
+  // Two ASCII letters from the middle of the greedy answer.
+  const at = [...text.matchAll(/[A-Za-z]{2}/g)].map((m) => m.index).find((i) => i >= 2);
+  assert.ok(at !== undefined, `no stop candidate in ${JSON.stringify(text)}`);
+  const stop = text.slice(at, at + 2);
+  const result = await client.chat.completions.create({model: MODEL, messages, max_tokens: 16,
+                                                       temperature: 0, stop: [stop, "\u0000"]});
+  assert.equal(result.choices[0].message.content, text.slice(0, text.indexOf(stop)));
+  assert.equal(result.choices[0].finish_reason, "stop");
+});
+
+await check("logprobs with top_logprobs", async () => {
+  const result = await client.chat.completions.create({model: MODEL, messages, max_tokens: 6,
+                                                       temperature: 0, logprobs: true,
+                                                       top_logprobs: 3});
+  const content = result.choices[0].logprobs.content;
+  assert.equal(content.length, result.usage.completion_tokens);
+  for (const entry of content) {
+    assert.ok(entry.logprob <= 0);
+    assert.equal(entry.top_logprobs.length, 3);
+    assert.ok(Array.isArray(entry.bytes));
+    // Greedy picks the most likely token.
+    assert.ok(Math.abs(entry.logprob - entry.top_logprobs[0].logprob) < 1e-4);
+  }
+});
+
+await check("a seed reproduces a sampled answer", async () => {
+  const ask = (seed) => client.chat.completions.create({model: MODEL, messages, max_tokens: 12,
+                                                        temperature: 1, seed});
+  const a = await ask(1234);
+  const b = await ask(1234);
+  assert.equal(a.choices[0].message.content, b.choices[0].message.content);
+  const others = await Promise.all([1, 2, 3].map((seed) => ask(seed)));
+  assert.ok(others.some((o) => o.choices[0].message.content !== a.choices[0].message.content),
+            "three other seeds all gave the same text");
+});
+
+await check("completions with token-id prompts", async () => {
+  const result = await client.completions.create({model: MODEL, prompt: [[2, 40, 41, 42], [2, 43]],
+                                                  max_tokens: 4, temperature: 0});
+  assert.match(result.id, /^cmpl-/);
+  assert.equal(result.object, "text_completion");
+  assert.equal(result.choices.length, 2);
+  assert.deepEqual(result.choices.map((c) => c.index), [0, 1]);
+  assert.equal(result.usage.prompt_tokens, 6);
+  // The same prompt alone gives the same greedy text.
+  const single = await client.completions.create({model: MODEL, prompt: [2, 43], max_tokens: 4,
+                                                  temperature: 0});
+  assert.equal(single.choices[0].text, result.choices[1].text);
+});
+
+await check("completions echo with logprobs scores the prompt", async () => {
+  const result = await client.completions.create({model: MODEL, prompt: "The sea is", echo: true,
+                                                  logprobs: 2, max_tokens: 3, temperature: 0});
+  const choice = result.choices[0];
+  assert.ok(choice.text.startsWith("The sea is"), JSON.stringify(choice.text));
+  const logprobs = choice.logprobs;
+  assert.equal(logprobs.tokens.length, result.usage.prompt_tokens + result.usage.completion_tokens);
+  assert.equal(logprobs.token_logprobs[0], null);  // the first prompt token has no context
+  assert.ok(logprobs.token_logprobs.slice(1).every((v) => v <= 0));
+  assert.equal(logprobs.text_offset.length, logprobs.tokens.length);
+});
+
+// Raw fetch for every row of the error table.
+const post = (path, body, {key = KEY, raw = false} = {}) => fetch(`${base}${path}`, {
+  method: "POST",
+  headers: {"Content-Type": "application/json", ...(key ? {Authorization: `Bearer ${key}`} : {})},
+  body: raw ? body : JSON.stringify(body)});
+async function expectError(response, status, {type, code, param} = {}) {
+  assert.equal(response.status, status);
+  const body = await response.json();
+  assert.deepEqual(Object.keys(body.error).sort(), ["code", "message", "param", "type"]);
+  assert.equal(typeof body.error.message, "string");
+  if (type !== undefined) assert.equal(body.error.type, type);
+  if (code !== undefined) assert.equal(body.error.code, code);
+  if (param !== undefined) assert.equal(body.error.param, param);
+  return body.error;
+}
+const chat = (extra = {}) => ({model: MODEL, messages, max_tokens: 4, ...extra});
+
+await check("malformed JSON: 400", async () => {
+  await expectError(await post("/v1/chat/completions", "{\"model\":", {raw: true}), 400,
+                    {type: "invalid_request_error", param: null});
+});
+await check("bad field: 400 naming it; unknown fields ignored", async () => {
+  await expectError(await post("/v1/chat/completions", chat({temperature: "hot"})), 400,
+                    {type: "invalid_request_error", param: "temperature"});
+  await expectError(await post("/v1/chat/completions", chat({n: 0})), 400, {param: "n"});
+  await expectError(await post("/v1/completions", {model: MODEL, prompt: "a", suffix: "b"}), 400,
+                    {param: "suffix"});
+  assert.equal((await post("/v1/chat/completions", chat({some_new_field: 1}))).status, 200);
+});
+await check("unknown model: 404 (and NotFoundError in the SDK)", async () => {
+  await expectError(await post("/v1/chat/completions", chat({model: "gpt-4o"})), 404,
+                    {type: "invalid_request_error", code: "model_not_found", param: "model"});
+  await assert.rejects(client.chat.completions.create(chat({model: "gpt-4o"})),
+                       (error) => error instanceof OpenAI.NotFoundError && error.param === "model");
+});
+await check("context exceeded: 400 context_length_exceeded with both counts", async () => {
+  const error = await expectError(await post("/v1/chat/completions", chat({max_tokens: CONTEXT})),
+                                  400, {code: "context_length_exceeded", param: "messages"});
+  assert.match(error.message, new RegExp(`${CONTEXT}`));
+  assert.match(error.message, /\d+ in the messages/);
+  // A prompt that can never fit, whatever the wait: 400, no retry hint.
+  const response = await post("/v1/completions",
+                              {model: MODEL, prompt: Array(CONTEXT + 10).fill(40)});
+  assert.equal(response.headers.get("retry-after"), null);
+  await expectError(response, 400, {code: "context_length_exceeded", param: "prompt"});
+  await assert.rejects(client.chat.completions.create(chat({max_tokens: CONTEXT})),
+                       (e) => e instanceof OpenAI.BadRequestError &&
+                              e.code === "context_length_exceeded");
+});
+await check("missing or wrong API key: 401; health stays open", async () => {
+  await expectError(await post("/v1/chat/completions", chat(), {key: null}), 401,
+                    {code: "invalid_api_key"});
+  await expectError(await post("/v1/chat/completions", chat(), {key: "wrong"}), 401,
+                    {code: "invalid_api_key"});
+  const bad = new OpenAI({baseURL: `${base}/v1`, apiKey: "wrong", maxRetries: 0});
+  await assert.rejects(bad.models.list(), (e) => e instanceof OpenAI.AuthenticationError);
+  assert.equal((await fetch(`${base}/health`)).status, 200);
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+});
+await check("queue full: 429 rate_limit_exceeded + Retry-After", async () => {
+  // Two slots and one queue place: of six requests of two choices each sent at once, the first
+  // takes both slots, the second waits, the rest are refused.
+  const responses = await Promise.all(Array.from({length: 6}, () =>
+      post("/v1/completions", {model: MODEL, prompt: [2, 40, 41], max_tokens: 200, n: 2,
+                               temperature: 1})));
+  const refused = responses.filter((r) => r.status === 429);
+  assert.ok(refused.length >= 1, `statuses ${responses.map((r) => r.status)}`);
+  for (const response of responses) {
+    if (response.status === 429) {
+      assert.ok(Number(response.headers.get("retry-after")) > 0);
+      await expectError(response, 429, {code: "rate_limit_exceeded"});
+    } else {
+      assert.equal(response.status, 200);
+      await response.json();
+    }
+  }
+});
+await check("body too large: 413", async () => {
+  await expectError(await post("/v1/chat/completions", chat({pad: "x".repeat(100000)})), 413,
+                    {type: "invalid_request_error"});
+});
+await check("unknown route: 404 in the same shape", async () => {
+  await expectError(await fetch(`${base}/v1/nothing`, {headers: {Authorization: `Bearer ${KEY}`}}),
+                    404);
+});
+await check("an aborted stream leaves the server serving", async () => {
+  const controller = new AbortController();
+  const stream = await client.chat.completions.create(
+      {model: MODEL, messages, max_tokens: 200, stream: true}, {signal: controller.signal});
+  let chunks = 0;
+  try {
+    for await (const chunk of stream) {
+      if (++chunks === 3) controller.abort();
+      assert.ok(chunk);
+    }
+  } catch (error) {
+    assert.ok(error instanceof OpenAI.APIUserAbortError || error.name === "AbortError", error);
+  }
+  const after = await client.chat.completions.create(chat());
+  assert.equal(after.choices.length, 1);
+});
+await check("metrics: Prometheus text with requests, queue, tokens, latencies", async () => {
+  const response = await fetch(`${base}/metrics`, {headers: {Authorization: `Bearer ${KEY}`}});
+  assert.equal(response.status, 200);
+  const text = await response.text();
+  for (const needle of ['snug_requests_total{route="/v1/chat/completions",status="200"}',
+                        'status="429"', "snug_queue_depth", "snug_running_sequences",
+                        "snug_generated_tokens_total", "snug_time_to_first_token_seconds_bucket",
+                        "snug_inter_token_latency_seconds_count", "snug_kv_cache_bytes",
+                        "snug_decode_tokens_per_second"]) {
+    assert.ok(text.includes(needle), `no ${needle} in /metrics`);
+  }
+});
+
+// Graceful shutdown: SIGTERM while a stream runs; the process exits 0.
+await check("SIGTERM drains and exits 0", async () => {
+  const stream = await client.chat.completions.create({model: MODEL, messages, max_tokens: 100,
+                                                       stream: true});
+  const iterator = stream[Symbol.asyncIterator]();
+  await iterator.next();
+  child.kill("SIGTERM");
+  try {
+    while (!(await iterator.next()).done) { /* drain */ }
+  } catch {
+    // cut when the grace period ends: acceptable
+  }
+  await Promise.race([exited, sleep(20000)]);
+  assert.equal(exitCode, 0, `exit ${exitCode}`);
+  assert.match(serverLog, /SIGTERM/);
+});
+
+if (exitCode === null) child.kill("SIGKILL");
+for (const result of results) console.log(JSON.stringify(result));
+if (failures > 0) {
+  console.error(`${failures} failure(s); server log:\n${serverLog.slice(-4000)}`);
+  process.exit(1);
+}
+console.log(`PASS api (${results.length} checks)`);

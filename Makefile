@@ -5,8 +5,8 @@
         test-arm64 test-fuzz test-slow bench clean
 
 JOBS ?= $(shell nproc)
-DEMO_MODEL ?= models/demo-gemma3-tiny-q8_0.gguf
-DEMO_PROMPT ?= Write a haiku about a small computer.
+DEMO_MODEL ?= models/demo.gguf
+DEMO_PORT ?= 8080
 FUZZ_SECONDS ?= 30
 
 # The demo model has random weights: the text is gibberish, the machinery is real.
@@ -14,7 +14,13 @@ demo: setup build
 	@mkdir -p models
 	test -f $(DEMO_MODEL) || ./build/release/src/cli/snug make-model gemma3-tiny --vocab gemma3 \
 	  --type q8_0 -o $(DEMO_MODEL)
-	./build/release/src/cli/snug run $(DEMO_MODEL) "$(DEMO_PROMPT)" --max-tokens 48 --seed 1
+	@echo
+	@echo "snug is serving $(DEMO_MODEL) on http://127.0.0.1:$(DEMO_PORT). Try, from another terminal:"
+	@echo "  curl http://127.0.0.1:$(DEMO_PORT)/v1/chat/completions -H 'Content-Type: application/json' \\"
+	@echo "    -d '{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":32}'"
+	@echo "Ctrl-C stops it."
+	@echo
+	./build/release/src/cli/snug serve $(DEMO_MODEL) --port $(DEMO_PORT)
 
 test: setup test-release test-asan test-arm64 test-fuzz
 

@@ -31,13 +31,12 @@ Result<ModelSpec> ParseSpec(const gguf::File& file) {
   const Metadata meta(file, "gemma3");
   ModelSpec spec;
   spec.architecture = "gemma3";
-  ASSIGN_OR_RETURN(spec.model_dim, meta.Count("embedding_length"));
-  ASSIGN_OR_RETURN(const int num_layers, meta.Count("block_count"));
-  ASSIGN_OR_RETURN(spec.context_tokens, meta.CountOr("context_length", 32768));
-  ASSIGN_OR_RETURN(spec.norm_eps, meta.FloatOr("attention.layer_norm_rms_epsilon", 1e-6f));
-  ASSIGN_OR_RETURN(const int num_heads, meta.Count("attention.head_count"));
-  ASSIGN_OR_RETURN(const std::vector<int> kv_heads,
-                   meta.PerLayerOr("attention.head_count_kv", num_layers, num_heads));
+  ASSIGN_OR_RETURN(const DecoderBasics basics, ReadDecoderBasics(meta, 32768, 1e-6f));
+  spec.model_dim = basics.model_dim;
+  spec.context_tokens = basics.context_tokens;
+  spec.norm_eps = basics.norm_eps;
+  const int num_layers = basics.num_layers, num_heads = basics.num_heads;
+  const std::vector<int>& kv_heads = basics.kv_heads;
   ASSIGN_OR_RETURN(const std::vector<int> ffn_dims, meta.PerLayer("feed_forward_length", num_layers));
   ASSIGN_OR_RETURN(const int head_dim,
                    meta.CountOr("attention.key_length", spec.model_dim / num_heads));
@@ -62,11 +61,6 @@ Result<ModelSpec> ParseSpec(const gguf::File& file) {
                           : 1.0f / std::sqrt(static_cast<float>(head_dim));
   for (int i = 0; i < num_layers; ++i) {
     const bool sliding = (i + 1) % kSlidingPattern != 0;
-    if (kv_heads[i] <= 0 || num_heads % kv_heads[i] != 0) {
-      return InvalidArgument("model: layer " + std::to_string(i) + " has " +
-                             std::to_string(kv_heads[i]) + " KV heads for " +
-                             std::to_string(num_heads) + " query heads");
-    }
     LayerSpec layer;
     layer.num_heads = num_heads;
     layer.num_kv_heads = kv_heads[i];

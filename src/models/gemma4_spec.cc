@@ -64,13 +64,12 @@ Result<ModelSpec> ParseGemma4Spec(const gguf::File& file) {
   const Metadata meta(file, "gemma4");
   ModelSpec spec;
   spec.architecture = "gemma4";
-  ASSIGN_OR_RETURN(spec.model_dim, meta.Count("embedding_length"));
-  ASSIGN_OR_RETURN(const int num_layers, meta.Count("block_count"));
-  ASSIGN_OR_RETURN(spec.context_tokens, meta.CountOr("context_length", 131072));
-  ASSIGN_OR_RETURN(spec.norm_eps, meta.FloatOr("attention.layer_norm_rms_epsilon", 1e-6f));
-  ASSIGN_OR_RETURN(const int num_heads, meta.Count("attention.head_count"));
-  ASSIGN_OR_RETURN(const std::vector<int> kv_heads,
-                   meta.PerLayerOr("attention.head_count_kv", num_layers, num_heads));
+  ASSIGN_OR_RETURN(const DecoderBasics basics, ReadDecoderBasics(meta, 131072, 1e-6f));
+  spec.model_dim = basics.model_dim;
+  spec.context_tokens = basics.context_tokens;
+  spec.norm_eps = basics.norm_eps;
+  const int num_layers = basics.num_layers, num_heads = basics.num_heads;
+  const std::vector<int>& kv_heads = basics.kv_heads;
   ASSIGN_OR_RETURN(const std::vector<int> ffn_dims,
                    meta.PerLayer("feed_forward_length", num_layers));
   ASSIGN_OR_RETURN(const int full_head_dim,
@@ -113,11 +112,6 @@ Result<ModelSpec> ParseGemma4Spec(const gguf::File& file) {
   const int first_shared = num_layers - shared_layers;
   for (int i = 0; i < num_layers; ++i) {
     const int head_dim = sliding[i] ? sliding_head_dim : full_head_dim;
-    if (kv_heads[i] <= 0 || num_heads % kv_heads[i] != 0) {
-      return InvalidArgument("model: layer " + std::to_string(i) + " has " +
-                             std::to_string(kv_heads[i]) + " KV heads for " +
-                             std::to_string(num_heads) + " query heads");
-    }
     LayerSpec layer;
     layer.num_heads = num_heads;
     layer.num_kv_heads = kv_heads[i];

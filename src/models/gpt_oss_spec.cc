@@ -42,13 +42,12 @@ Result<ModelSpec> ParseGptOssSpec(const gguf::File& file) {
   const Metadata meta(file, "gpt-oss");
   ModelSpec spec;
   spec.architecture = "gpt-oss";
-  ASSIGN_OR_RETURN(spec.model_dim, meta.Count("embedding_length"));
-  ASSIGN_OR_RETURN(const int num_layers, meta.Count("block_count"));
-  ASSIGN_OR_RETURN(spec.context_tokens, meta.CountOr("context_length", 131072));
-  ASSIGN_OR_RETURN(spec.norm_eps, meta.FloatOr("attention.layer_norm_rms_epsilon", 1e-5f));
-  ASSIGN_OR_RETURN(const int num_heads, meta.Count("attention.head_count"));
-  ASSIGN_OR_RETURN(const std::vector<int> kv_heads,
-                   meta.PerLayerOr("attention.head_count_kv", num_layers, num_heads));
+  ASSIGN_OR_RETURN(const DecoderBasics basics, ReadDecoderBasics(meta, 131072, 1e-5f));
+  spec.model_dim = basics.model_dim;
+  spec.context_tokens = basics.context_tokens;
+  spec.norm_eps = basics.norm_eps;
+  const int num_layers = basics.num_layers, num_heads = basics.num_heads;
+  const std::vector<int>& kv_heads = basics.kv_heads;
   ASSIGN_OR_RETURN(const int head_dim,
                    meta.CountOr("attention.key_length", spec.model_dim / num_heads));
   ASSIGN_OR_RETURN(const int value_dim, meta.CountOr("attention.value_length", head_dim));
@@ -87,11 +86,6 @@ Result<ModelSpec> ParseGptOssSpec(const gguf::File& file) {
           : YarnRope(rotary_dims, theta, 1.0f, original_context, beta_fast, beta_slow));
 
   for (int i = 0; i < num_layers; ++i) {
-    if (kv_heads[i] <= 0 || num_heads % kv_heads[i] != 0) {
-      return InvalidArgument("model: layer " + std::to_string(i) + " has " +
-                             std::to_string(kv_heads[i]) + " KV heads for " +
-                             std::to_string(num_heads) + " query heads");
-    }
     LayerSpec layer;
     layer.num_heads = num_heads;
     layer.num_kv_heads = kv_heads[i];

@@ -78,4 +78,25 @@ Result<std::vector<bool>> Metadata::BoolPerLayer(std::string_view suffix, int nu
   return values;
 }
 
+Result<DecoderBasics> ReadDecoderBasics(const Metadata& meta, int default_context_tokens,
+                                        float default_norm_eps) {
+  DecoderBasics basics;
+  ASSIGN_OR_RETURN(basics.model_dim, meta.Count("embedding_length"));
+  ASSIGN_OR_RETURN(basics.num_layers, meta.Count("block_count"));
+  ASSIGN_OR_RETURN(basics.context_tokens, meta.CountOr("context_length", default_context_tokens));
+  ASSIGN_OR_RETURN(basics.norm_eps,
+                   meta.FloatOr("attention.layer_norm_rms_epsilon", default_norm_eps));
+  ASSIGN_OR_RETURN(basics.num_heads, meta.Count("attention.head_count"));
+  ASSIGN_OR_RETURN(basics.kv_heads, meta.PerLayerOr("attention.head_count_kv", basics.num_layers,
+                                                    basics.num_heads));
+  for (int i = 0; i < basics.num_layers; ++i) {
+    if (basics.kv_heads[i] <= 0 || basics.num_heads % basics.kv_heads[i] != 0) {
+      return InvalidArgument("model: layer " + std::to_string(i) + " has " +
+                             std::to_string(basics.kv_heads[i]) + " KV heads for " +
+                             std::to_string(basics.num_heads) + " query heads");
+    }
+  }
+  return basics;
+}
+
 }  // namespace snug

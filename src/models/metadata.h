@@ -35,4 +35,17 @@ class Metadata {
   std::string prefix_;
 };
 
+// What every decoder's metadata holds, read and checked once: sizes, context, epsilon, and
+// per-layer KV head counts that divide the query heads.
+struct DecoderBasics {
+  int model_dim = 0;
+  int num_layers = 0;
+  int context_tokens = 0;
+  float norm_eps = 0.0f;
+  int num_heads = 0;
+  std::vector<int> kv_heads;  // [num_layers]
+};
+Result<DecoderBasics> ReadDecoderBasics(const Metadata& meta, int default_context_tokens,
+                                        float default_norm_eps);
+
 }  // namespace snug

@@ -132,9 +132,7 @@ class ChatStream : public StreamFormatter {
             Chunk(event.choice, nlohmann::json::object(), nullptr, FinishReasonName(event.finish)));
         return;
       case Event::Kind::kDone:
-        prompt_tokens_ += event.prompt_tokens;
-        completion_tokens_ += event.completion_tokens;
-        cached_tokens_ += event.cached_tokens;
+        usage_.Add(event);
         return;
       default:
         return;
@@ -145,7 +143,7 @@ class ChatStream : public StreamFormatter {
     if (!include_usage_) return;
     nlohmann::json chunk = ChunkBase(id_, created_, model_->id);
     chunk["choices"] = nlohmann::json::array();
-    chunk["usage"] = UsageJson(prompt_tokens_, completion_tokens_, cached_tokens_);
+    chunk["usage"] = usage_.Json();
     out.push_back(std::move(chunk));
   }
 
@@ -169,7 +167,7 @@ class ChatStream : public StreamFormatter {
   int n_;
   bool logprobs_;
   bool include_usage_;
-  int prompt_tokens_ = 0, completion_tokens_ = 0, cached_tokens_ = 0;
+  Usage usage_;
 };
 
 nlohmann::json ChatResponse(const ServedModel& model, const std::string& id,
@@ -195,8 +193,7 @@ nlohmann::json ChatResponse(const ServedModel& model, const std::string& id,
           {"model", model.id},
           {"system_fingerprint", kSystemFingerprint},
           {"choices", std::move(choices)},
-          {"usage", UsageJson(collected.prompt_tokens, collected.completion_tokens,
-                              collected.cached_tokens)}};
+          {"usage", collected.usage.Json()}};
 }
 
 }  // namespace

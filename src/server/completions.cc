@@ -133,9 +133,7 @@ class CompletionStream : public StreamFormatter {
         out.push_back(Chunk(ChoiceJson(index, "", nullptr, FinishReasonName(event.finish))));
         return;
       case Event::Kind::kDone:
-        prompt_tokens_ += event.prompt_tokens;
-        completion_tokens_ += event.completion_tokens;
-        cached_tokens_ += event.cached_tokens;
+        usage_.Add(event);
         return;
       default:
         return;
@@ -146,7 +144,7 @@ class CompletionStream : public StreamFormatter {
     if (!include_usage_) return;
     nlohmann::json chunk = Chunk(nullptr);
     chunk["choices"] = nlohmann::json::array();
-    chunk["usage"] = UsageJson(prompt_tokens_, completion_tokens_, cached_tokens_);
+    chunk["usage"] = usage_.Json();
     out.push_back(std::move(chunk));
   }
 
@@ -171,7 +169,7 @@ class CompletionStream : public StreamFormatter {
   bool logprobs_;
   bool include_usage_;
   std::vector<size_t> text_bytes_;  // [prompts × n] text sent so far per choice
-  int prompt_tokens_ = 0, completion_tokens_ = 0, cached_tokens_ = 0;
+  Usage usage_;
 };
 
 }  // namespace
@@ -245,8 +243,7 @@ void HandleCompletions(ServerContext& context, const httplib::Request& request,
                       {"model", served->id},
                       {"system_fingerprint", kSystemFingerprint},
                       {"choices", std::move(choices)},
-                      {"usage", UsageJson(collected->prompt_tokens, collected->completion_tokens,
-                                          collected->cached_tokens)}});
+                      {"usage", collected->usage.Json()}});
 }
 
 }  // namespace snug::server

@@ -46,13 +46,6 @@ const char* FinishReasonName(FinishReason reason) {
   return "length";
 }
 
-nlohmann::json UsageJson(int prompt_tokens, int completion_tokens, int cached_tokens) {
-  return {{"prompt_tokens", prompt_tokens},
-          {"completion_tokens", completion_tokens},
-          {"total_tokens", prompt_tokens + completion_tokens},
-          {"prompt_tokens_details", {{"cached_tokens", cached_tokens}}}};
-}
-
 ApiResult<Handles> SubmitAll(Engine& engine, std::vector<Request> requests,
                              std::string_view prompt_param, RequestRecord& record) {
   Handles handles;
@@ -89,9 +82,7 @@ ApiResult<Collected> CollectAll(Handles& handles, int n, const ServerOptions& op
         return EngineError(event->error);
       }
       if (event->kind == Event::Kind::kDone) {
-        collected.prompt_tokens += event->prompt_tokens;
-        collected.completion_tokens += event->completion_tokens;
-        collected.cached_tokens += event->cached_tokens;
+        collected.usage.Add(*event);
         done = true;
         continue;
       }

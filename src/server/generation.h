@@ -35,7 +35,7 @@ struct CollectedChoice {
 
 struct Collected {
   std::vector<CollectedChoice> choices;  // [requests × n], request-major
-  int prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
+  Usage usage;
 };
 
 // Waits for every event of every handle. An engine error or the request timeout cancels the
@@ -63,7 +63,5 @@ void StreamResponse(httplib::Response& response, Handles handles,
 
 // OpenAI's names: "stop", "length".
 const char* FinishReasonName(FinishReason reason);
-// {"prompt_tokens","completion_tokens","total_tokens","prompt_tokens_details":{"cached_tokens"}}
-nlohmann::json UsageJson(int prompt_tokens, int completion_tokens, int cached_tokens);
 
 }  // namespace snug::server

@@ -35,9 +35,7 @@ void RequestRecord::Observe(const Event& event) {
       break;
     }
     case Event::Kind::kDone:
-      prompt_tokens_ += event.prompt_tokens;
-      completion_tokens_ += event.completion_tokens;
-      cached_tokens_ += event.cached_tokens;
+      usage_.Add(event);
       break;
     case Event::Kind::kFinish:
     case Event::Kind::kError:
@@ -57,8 +55,8 @@ void RequestRecord::Finish(int http_status) {
     std::snprintf(line, sizeof(line),
                   "request id=%s route=%s status=%d prompt_tokens=%d completion_tokens=%d "
                   "cached_tokens=%d queue_ms=%.1f prefill_ms=%.1f decode_ms=%.1f total_ms=%.1f",
-                  id_.empty() ? "-" : id_.c_str(), route_.c_str(), http_status, prompt_tokens_,
-                  completion_tokens_, cached_tokens_, Ms(submitted_, prefill_start),
+                  id_.empty() ? "-" : id_.c_str(), route_.c_str(), http_status, usage_.prompt_tokens,
+                  usage_.completion_tokens, usage_.cached_tokens, Ms(submitted_, prefill_start),
                   Ms(prefill_start, first_token_), Ms(first_token_, last_token_),
                   Ms(arrived_, now));
     // Probes and scrapes arrive every few seconds: only worth a line when debugging.

@@ -9,6 +9,7 @@
 
 #include "engine/engine.h"
 #include "server/metrics.h"
+#include "server/usage.h"
 
 namespace snug::server {
 
@@ -46,7 +47,7 @@ class RequestRecord {
   bool streaming_ = false;
   Clock::time_point arrived_;
   Clock::time_point submitted_{}, prefill_started_{}, first_token_{}, last_token_{};
-  int prompt_tokens_ = 0, completion_tokens_ = 0, cached_tokens_ = 0;
+  Usage usage_;
   std::once_flag finished_;
 };
 

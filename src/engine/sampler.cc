@@ -61,28 +61,30 @@ void Sampler::AddPrompt(std::span<const int32_t> tokens) {
   recent_.assign(tokens.end() - keep, tokens.end());
 }
 
+void Sampler::ForEachDistinct(const std::vector<int32_t>& tokens,
+                              const std::function<void(int32_t, int)>& visit) {
+  scratch_.assign(tokens.begin(), tokens.end());  // capacity grows with max_tokens, then stays
+  std::sort(scratch_.begin(), scratch_.end());
+  for (size_t i = 0; i < scratch_.size();) {
+    size_t j = i;
+    while (j < scratch_.size() && scratch_[j] == scratch_[i]) ++j;
+    visit(scratch_[i], static_cast<int>(j - i));
+    i = j;
+  }
+}
+
 void Sampler::ApplyPenalties(float* logits) {
   if (params_.repetition_penalty != 1.0f) {
     // Each distinct token once (llama.cpp's penalties sampler), however often it recurs.
-    std::vector<int32_t>& seen = candidates_;  // reused as scratch: sorted unique tokens
-    seen.assign(recent_.begin(), recent_.end());
-    std::sort(seen.begin(), seen.end());
-    seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
-    for (int32_t token : seen) {
+    ForEachDistinct(recent_, [&](int32_t token, int) {
       float& logit = logits[token];
       logit = logit > 0 ? logit / params_.repetition_penalty : logit * params_.repetition_penalty;
-    }
-    candidates_.resize(vocab_size_);
+    });
   }
   if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
-    std::vector<int32_t> sorted = generated_;  // small: max_tokens entries
-    std::sort(sorted.begin(), sorted.end());
-    for (size_t i = 0; i < sorted.size();) {
-      size_t j = i;
-      while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
-      logits[sorted[i]] -= params_.presence_penalty + params_.frequency_penalty * (j - i);
-      i = j;
-    }
+    ForEachDistinct(generated_, [&](int32_t token, int count) {
+      logits[token] -= params_.presence_penalty + params_.frequency_penalty * count;
+    });
   }
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <span>
 #include <vector>
@@ -38,6 +39,9 @@ class Sampler {
 
  private:
   void ApplyPenalties(float* logits);
+  // Calls visit(token, occurrences) once per distinct token of `tokens`.
+  void ForEachDistinct(const std::vector<int32_t>& tokens,
+                       const std::function<void(int32_t, int)>& visit);
   int32_t Pick(float* logits);
 
   SamplingParams params_;
@@ -47,7 +51,8 @@ class Sampler {
   std::vector<int32_t> generated_;  // every generated token, for presence/frequency
   std::vector<int32_t> candidates_;
   std::vector<float> probabilities_;
-  std::vector<float> working_;  // [vocab_size] the logits after penalties
+  std::vector<float> working_;   // [vocab_size] the logits after penalties
+  std::vector<int32_t> scratch_;  // sorted copy of recent_ or generated_
 };
 
 // Log-softmax of `logits` at `token`, and the `count` most likely tokens (descending).

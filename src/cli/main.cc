@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
   int exit_code = 0;
+  snug::cli::AddBenchCommand(app, exit_code);
   snug::cli::AddInspectCommand(app, exit_code);
   snug::cli::AddMakeModelCommand(app, exit_code);
   snug::cli::AddPlanCommand(app, exit_code);

@@ -33,6 +33,7 @@ struct RunOptions {
   int batch_tokens = 512;
   int context_tokens = 4096;
   int top_logprobs = 0;
+  KvType kv_type = KvType::kF16;
   bool raw = false;
   bool json = false;
   bool bench = false;
@@ -184,7 +185,8 @@ int Run(const RunOptions& options) {
   const int context = std::min(options.context_tokens, spec.context_tokens);
   auto kv = KvCache::Create(spec.KvLayers(), {.slots = 1,
                                               .context_tokens = context,
-                                              .batch_tokens = options.batch_tokens});
+                                              .batch_tokens = options.batch_tokens,
+                                              .type = options.kv_type});
   if (!kv.ok()) {
     std::fprintf(stderr, "snug run: %s\n", kv.status().message().c_str());
     return 1;
@@ -255,6 +257,8 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
       ->capture_default_str()->check(CLI::Range(1, 65536));
   run->add_option("--ctx", options->context_tokens, "Context tokens")
       ->capture_default_str()->check(CLI::Range(16, 1 << 24));
+  run->add_option("--kv-type", options->kv_type, "KV cache type: f16 (default), q8_0, q4_0")
+      ->transform(CLI::CheckedTransformer(KvTypeNames(), CLI::ignore_case));
   run->add_flag("--raw", options->raw, "No chat template: the prompt is the text");
   run->add_option("--tokens", options->tokens, "Prompt as token ids: 1,2,3 (implies --raw)");
   run->add_flag("--json", options->json, "One JSON object per generated token, then a summary");

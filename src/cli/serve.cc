@@ -1,6 +1,8 @@
-// `snug serve MODEL`: the OpenAI-compatible HTTP server. Listens at once (health says 503 while
-// the model loads), loads the model, starts the engine, serves until SIGTERM/SIGINT, then
-// drains: refuses new work, lets running requests finish within the grace period, exits 0.
+// `snug serve MODEL`: the OpenAI-compatible HTTP server. Plans memory first (from the file's
+// metadata) and refuses to start, printing the plan, when one sequence of --min-ctx does not fit;
+// then listens (health says 503 while the model loads), loads the model, starts the engine to
+// the plan, serves until SIGTERM/SIGINT, then drains: refuses new work, lets running requests
+// finish within the grace period, exits 0.
 #include <pthread.h>
 #include <signal.h>
 
@@ -21,9 +23,9 @@
 #include "base/log.h"
 #include "base/thread_pool.h"
 #include "cli/commands.h"
+#include "cli/planned_engine.h"
 #include "engine/chat.h"
 #include "engine/engine.h"
-#include "engine/loaded_model.h"
 #include "server/context.h"
 #include "server/http_server.h"
 
@@ -37,12 +39,8 @@ struct ServeOptions {
   std::string api_key;
   std::string api_key_file;
   std::vector<std::string> cors_origins;
-  size_t max_body_bytes = 8u << 20;
-  int max_queue = 64;
-  int parallel = 4;
-  int context_tokens = 4096;
-  int batch_tokens = 512;
-  int threads = 0;
+  PlanFlags plan;          // --memory, --ctx, --min-ctx, --parallel, --kv-type, -t, ...
+  ServingFigures serving;  // --max-queue, --max-body-bytes
   int request_timeout_seconds = 600;
   int shutdown_grace_seconds = 10;
 };
@@ -112,14 +110,30 @@ int Serve(const ServeOptions& options) {
                     "(set --api-key, --api-key-file or SNUG_API_KEY)";
   }
 
+  // The plan comes first: it reads only metadata, and a model that cannot fit must not start
+  // (what a user would otherwise learn by crashing).
+  auto planned = PlanModel(options.model_path, options.plan, options.serving);
+  if (!planned.ok()) {
+    std::fprintf(stderr, "snug serve: %s\n", planned.status().message().c_str());
+    return 1;
+  }
+  const memory::MemoryPlan& plan = planned->plan;
+  if (!plan.fits) {
+    std::fprintf(stderr, "snug serve: refusing to start: the memory plan %s\n\n%s",
+                 plan.verdict.c_str(), FormatPlanReport(*planned).c_str());
+    return 1;
+  }
+  LOG(INFO) << "serve: " << PlanSummaryLine(plan);
+  for (const std::string& note : plan.notes) LOG(INFO) << "serve: plan: " << note;
+
   server::ServerOptions server_options;
   server_options.api_key = *api_key;
   server_options.cors_origins = options.cors_origins;
-  server_options.max_body_bytes = options.max_body_bytes;
+  server_options.max_body_bytes = static_cast<size_t>(options.serving.max_body_bytes);
   server_options.request_timeout_seconds = options.request_timeout_seconds;
   // Every running or queued request holds a connection thread while it waits for events; a few
-  // more answer probes, metrics and refusals (429) at once.
-  server_options.http_threads = std::min(options.parallel + options.max_queue + 8, 1024);
+  // more answer probes, metrics and refusals (429) at once. The plan counted their buffers.
+  server_options.http_threads = HttpConnections(plan.sequences, options.serving);
   server::ServerContext context(server_options);
   server::HttpServer http(context);
   auto port = http.Bind(options.host, options.port);
@@ -142,49 +156,31 @@ int Serve(const ServeOptions& options) {
   });
   signal_thread.detach();  // blocked in sigwait until the process ends
 
-  const int threads = options.threads > 0
-                          ? options.threads
-                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  ThreadPool pool(threads);  // the model's forward passes run on it: it outlives the engine
+  // The model's forward passes run on the pool: it outlives the engine.
+  ThreadPool pool(planned->options.threads);
   std::unique_ptr<Engine> engine;
   {
-    auto loaded = LoadModelFile(options.model_path,
-                                {.batch_tokens = options.batch_tokens, .threads = threads}, pool);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "snug serve: %s\n", loaded.status().message().c_str());
-      http.Stop();
-      http_thread.join();
-      return 1;
-    }
-    const ModelSpec& spec = loaded->model->spec();
-    tokenizer::Tokenizer tokenizer = loaded->tokenizer;  // shares the tables
-    Result<tokenizer::ChatFormat> chat_format = ChatFormatFor(spec);
-    EngineOptions engine_options{
-        .parallel = options.parallel,
-        .context_tokens = std::min(options.context_tokens, spec.context_tokens),
-        .batch_tokens = options.batch_tokens,
-        .max_queue = options.max_queue,
-        .threads = threads};
-    auto started = StartEngine(std::move(*loaded), engine_options);
+    auto started =
+        StartPlannedEngine(options.model_path, *planned, options.serving.max_queue, pool);
     if (!started.ok()) {
       std::fprintf(stderr, "snug serve: %s\n", started.status().message().c_str());
       http.Stop();
       http_thread.join();
       return 1;
     }
-    engine = std::move(*started);
+    engine = std::move(started->engine);
+    Result<tokenizer::ChatFormat> chat_format = ChatFormatFor(planned->facts.spec);
     if (!chat_format.ok()) {
       LOG(WARNING) << "serve: /v1/chat/completions is unavailable: "
                    << chat_format.status().message();
     }
     const std::string id = std::filesystem::path(options.model_path).stem().string();
     context.SetModel({.engine = engine.get(),
-                      .tokenizer = std::move(tokenizer),
+                      .tokenizer = std::move(started->tokenizer),
                       .chat_format = std::move(chat_format),
                       .id = id});
-    LOG(INFO) << "serve: ready: model '" << id << "', " << engine_options.parallel
-              << " sequences of " << engine_options.context_tokens << " tokens, queue "
-              << engine_options.max_queue;
+    LOG(INFO) << "serve: ready: model '" << id << "', " << plan.sequences << " sequences of "
+              << plan.context_tokens << " tokens, queue " << options.serving.max_queue;
   }
 
   const int exit_code = shutdown.Wait();
@@ -220,27 +216,17 @@ void AddServeCommand(CLI::App& app, int& exit_code) {
       ->check(CLI::ExistingFile);
   serve->add_option("--cors-origin", options->cors_origins,
                     "Allow browser requests from this origin (repeatable; * for any)");
-  serve->add_option("--max-body-bytes", options->max_body_bytes, "Larger request bodies get 413")
-      ->capture_default_str()
-      ->check(CLI::Range(1024, 1 << 30));
   serve
-      ->add_option("--max-queue", options->max_queue,
+      ->add_option("--max-body-bytes", options->serving.max_body_bytes,
+                   "Larger request bodies get 413")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1024}, int64_t{1} << 30));
+  serve
+      ->add_option("--max-queue", options->serving.max_queue,
                    "Requests waiting for a slot; more get 429 + Retry-After")
       ->capture_default_str()
       ->check(CLI::Range(0, 4096));
-  serve->add_option("--parallel", options->parallel, "Sequences decoding at once")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 256));
-  serve
-      ->add_option("--ctx", options->context_tokens,
-                   "Context tokens one request may use (prompt + completion)")
-      ->capture_default_str()
-      ->check(CLI::Range(16, 1 << 24));
-  serve->add_option("--batch-tokens", options->batch_tokens, "Tokens per forward pass")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 65536));
-  serve->add_option("-t,--threads", options->threads, "Threads (0 = one per core)")
-      ->capture_default_str();
+  AddPlanFlags(*serve, options->plan);
   serve
       ->add_option("--request-timeout", options->request_timeout_seconds,
                    "Seconds a request may take before it is cancelled (0 = no limit)")

@@ -17,12 +17,28 @@
 
 namespace snug {
 
+// Admission policy. Every KV slot reserves the whole per-request context, so a request
+// admitted to a free slot always has KV room for its prompt plus max_tokens and is never
+// preempted; one whose prompt + max_tokens exceeds context_tokens is refused at Submit
+// (kOutOfRange → 400 context_length_exceeded), and one that finds every slot taken waits in
+// the queue (max_queue; beyond it kResourceExhausted → 429). Memory for a request's own state
+// (samplers, events, stop and logprob buffers) is allocated while serving it: if that fails
+// the request ends with an error (kUnavailable) and the engine serves on.
+//
+// Prefix cache. A finished sequence's slot keeps its KV; a new request takes the free slot
+// whose held tokens share the longest prefix with its prompt (at least 32 tokens, else the
+// least recently used slot) and prefills only the rest (Event::cached_tokens). Sliding-window
+// rings reuse a prefix only while they still hold the window before it. Echo requests (prompt
+// logprobs) prefill in full. See slot_table.h.
+//
+// Compute threads are not an engine option: they are the ThreadPool the model was loaded with
+// (LoadModelFile), which the model keeps.
 struct EngineOptions {
   int parallel = 4;           // sequences decoding at once (KV slots)
-  int context_tokens = 4096;  // per sequence
+  int context_tokens = 4096;  // per sequence: prompt + max_tokens of one request
   int batch_tokens = 512;     // tokens per Forward (prefill chunks + decode tokens)
   int max_queue = 64;         // requests waiting for a slot; more are refused (429)
-  int threads = 0;            // 0: one per core
+  KvType kv_type = KvType::kF16;  // element type of the KV cache (kv/kv_cache.h)
 };
 
 struct Request {
@@ -53,7 +69,8 @@ struct Event {
   bool echo = false;
   FinishReason finish = FinishReason::kStop;            // kFinish
   Status error;                                         // kError
-  int prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;  // kDone
+  // kDone: cached_tokens of the prompt_tokens came from the prefix cache (not prefilled).
+  int prompt_tokens = 0, completion_tokens = 0, cached_tokens = 0;
   int prefill_done = 0, prefill_total = 0;                          // kPrefillProgress
 };
 
@@ -73,7 +90,9 @@ struct EngineStats {
   int running = 0;           // sequences holding a slot
   int waiting = 0;           // requests in the queue
   int slots = 0;
-  int64_t prompt_tokens = 0, generated_tokens = 0;  // totals since start
+  int64_t prompt_tokens = 0, generated_tokens = 0;  // totals since start (prompt: prefilled)
+  int64_t cached_prompt_tokens = 0;  // prompt tokens served from the prefix cache, since start
+  int64_t prefix_cache_hits = 0;     // requests that reused a cached prefix, since start
   int64_t kv_bytes = 0;
   double prefill_tokens_per_second = 0, decode_tokens_per_second = 0;  // recent
 };
@@ -82,7 +101,9 @@ class Engine {
  public:
   virtual ~Engine() = default;
   // Queues a request. Errors: invalid request (400), prompt + max_tokens beyond the context
-  // (context_length_exceeded), queue full (ResourceExhausted → 429), shutting down (503).
+  // (context_length_exceeded), queue full (ResourceExhausted → 429), shutting down or out of
+  // memory (Unavailable → 503). A request's slot is free again before its kDone is delivered,
+  // so a client may send its next request at once.
   virtual Result<std::unique_ptr<RequestHandle>> Submit(Request request) = 0;
   virtual EngineStats Stats() const = 0;
   // Stops taking requests; lets running ones finish for `grace_ms`, then cancels the rest.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <numeric>
+#include <span>
 #include <string>
 
 namespace snug {
@@ -26,7 +27,7 @@ Status CheckFits(const KvCache& kv, size_t prompt_tokens, int max_tokens) {
   return Status::Ok();
 }
 
-Status CheckTokens(const Model& model, const std::vector<int32_t>& tokens) {
+Status CheckTokens(const Model& model, std::span<const int32_t> tokens) {
   for (int32_t token : tokens) {
     if (token < 0 || token >= model.spec().vocab_size) {
       return InvalidArgument("engine: token id " + std::to_string(token) +
@@ -37,19 +38,20 @@ Status CheckTokens(const Model& model, const std::vector<int32_t>& tokens) {
   return Status::Ok();
 }
 
-// Runs tokens [begin, end) of `tokens` at positions begin.. in `slot`; logits of the rows
-// listed in `logit_rows` (relative to begin) land in `logits`.
-void RunChunk(Model& model, KvCache& kv, int slot, const std::vector<int32_t>& tokens,
-              size_t begin, size_t end, std::vector<int32_t>& positions,
-              std::vector<int32_t>& slots, const std::vector<int32_t>& logit_rows,
-              float* logits) {
-  const size_t n = end - begin;
+// Runs `tokens` at positions first.. in `slot`; logits of the rows listed in `logit_rows`
+// (relative to the chunk) land in `logits`. `positions` and `slots` are the caller's scratch,
+// reused from chunk to chunk.
+void RunChunk(Model& model, KvCache& kv, int slot, std::span<const int32_t> tokens, int first,
+              std::vector<int32_t>& positions, std::vector<int32_t>& slots,
+              std::span<const int32_t> logit_rows, float* logits) {
+  const size_t n = tokens.size();
   positions.resize(n);
-  std::iota(positions.begin(), positions.end(), static_cast<int32_t>(begin));
+  std::iota(positions.begin(), positions.end(), first);
   slots.assign(n, slot);
-  Batch batch{std::span<const int32_t>(tokens.data() + begin, n), positions, slots, logit_rows};
+  const Batch batch{tokens, std::span<const int32_t>(positions.data(), n),
+                    std::span<const int32_t>(slots.data(), n), logit_rows};
   model.Forward(batch, kv, logits);
-  kv.set_length(slot, static_cast<int>(end));
+  kv.set_length(slot, first + static_cast<int>(n));
 }
 
 }  // namespace
@@ -60,28 +62,36 @@ Result<GenerateResult> Generate(Model& model, KvCache& kv, int slot,
   RETURN_IF_ERROR(CheckFits(kv, request.prompt.size(), request.max_tokens));
   RETURN_IF_ERROR(CheckTokens(model, request.prompt));
   const int vocab = model.spec().vocab_size;
-  const size_t chunk = std::max(1, request.batch_tokens);
+  const int prompt_tokens = static_cast<int>(request.prompt.size());
+  const int chunk = std::max(1, request.batch_tokens);
+  // Sized once: one row of logits, and position/slot scratch for the largest chunk.
   std::vector<float> logits(vocab);
-  std::vector<int32_t> positions, slots, tokens = request.prompt;
-  tokens.reserve(request.prompt.size() + request.max_tokens);
+  std::vector<int32_t> positions, slots;
+  positions.reserve(std::min(chunk, prompt_tokens));
+  slots.reserve(std::min(chunk, prompt_tokens));
   GenerateResult result;
-  result.prompt_tokens = static_cast<int>(request.prompt.size());
+  result.prompt_tokens = prompt_tokens;
   kv.Clear(slot);
 
+  const std::span<const int32_t> prompt(request.prompt);
+  const int32_t first_row = 0;
   const Clock::time_point prefill_start = Clock::now();
-  for (size_t begin = 0; begin < tokens.size(); begin += chunk) {
-    const size_t end = std::min(tokens.size(), begin + chunk);
-    std::vector<int32_t> logit_rows;
-    if (end == tokens.size()) logit_rows.push_back(static_cast<int32_t>(end - begin - 1));
-    RunChunk(model, kv, slot, tokens, begin, end, positions, slots, logit_rows, logits.data());
+  for (int begin = 0; begin < prompt_tokens; begin += chunk) {
+    const int end = std::min(prompt_tokens, begin + chunk);
+    // Only the last chunk's last row needs logits.
+    const int32_t last_row = end - begin - 1;
+    const std::span<const int32_t> rows =
+        end == prompt_tokens ? std::span<const int32_t>(&last_row, 1) : std::span<const int32_t>();
+    RunChunk(model, kv, slot, prompt.subspan(begin, end - begin), begin, positions, slots, rows,
+             logits.data());
   }
   result.prefill_seconds = SecondsSince(prefill_start);
 
-  Sampler sampler(request.sampling, vocab);
+  Sampler sampler(request.sampling, vocab, request.max_tokens);
   sampler.AddPrompt(request.prompt);
-  const std::vector<int32_t> last_row = {0};
   const Clock::time_point decode_start = Clock::now();
   TokenEvent event;
+  event.top.reserve(request.top_logprobs);
   while (result.generated_tokens < request.max_tokens) {
     if (request.top_logprobs > 0) TopLogprobs(logits, request.top_logprobs, event.top);
     event.token = sampler.Sample(logits.data());
@@ -97,31 +107,33 @@ Result<GenerateResult> Generate(Model& model, KvCache& kv, int slot,
       break;
     }
     if (result.generated_tokens == request.max_tokens) break;
-    tokens.push_back(event.token);
-    RunChunk(model, kv, slot, tokens, tokens.size() - 1, tokens.size(), positions, slots,
-             last_row, logits.data());
+    RunChunk(model, kv, slot, std::span<const int32_t>(&event.token, 1), kv.length(slot),
+             positions, slots, std::span<const int32_t>(&first_row, 1), logits.data());
   }
   result.decode_seconds = SecondsSince(decode_start);
   return result;
 }
 
-Result<std::vector<float>> PromptLogits(Model& model, KvCache& kv, int slot,
-                                        const std::vector<int32_t>& prompt, int chunk_tokens) {
+Status ScorePrompt(Model& model, KvCache& kv, int slot, std::span<const int32_t> prompt,
+                   int chunk_tokens,
+                   const std::function<void(int first_position, std::span<const float> logits)>&
+                       on_chunk) {
   RETURN_IF_ERROR(CheckFits(kv, prompt.size(), 0));
   RETURN_IF_ERROR(CheckTokens(model, prompt));
   const int vocab = model.spec().vocab_size;
-  std::vector<float> logits(prompt.size() * vocab);
-  std::vector<int32_t> positions, slots;
+  const int prompt_tokens = static_cast<int>(prompt.size());
+  const int chunk = std::clamp(chunk_tokens, 1, prompt_tokens);
+  std::vector<float> logits(static_cast<size_t>(chunk) * vocab);  // [chunk, vocab_size]
+  std::vector<int32_t> rows(chunk), positions, slots;
+  std::iota(rows.begin(), rows.end(), 0);
   kv.Clear(slot);
-  const size_t chunk = std::max(1, chunk_tokens);
-  for (size_t begin = 0; begin < prompt.size(); begin += chunk) {
-    const size_t end = std::min(prompt.size(), begin + chunk);
-    std::vector<int32_t> rows(end - begin);
-    std::iota(rows.begin(), rows.end(), 0);
-    RunChunk(model, kv, slot, prompt, begin, end, positions, slots, rows,
-             logits.data() + begin * vocab);
+  for (int begin = 0; begin < prompt_tokens; begin += chunk) {
+    const int n = std::min(prompt_tokens - begin, chunk);
+    RunChunk(model, kv, slot, prompt.subspan(begin, n), begin, positions, slots,
+             std::span<const int32_t>(rows.data(), n), logits.data());
+    on_chunk(begin, std::span<const float>(logits.data(), static_cast<size_t>(n) * vocab));
   }
-  return logits;
+  return Status::Ok();
 }
 
 }  // namespace snug

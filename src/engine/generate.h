@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "base/status.h"
@@ -45,9 +46,14 @@ Result<GenerateResult> Generate(Model& model, KvCache& kv, int slot,
                                 const GenerateRequest& request,
                                 const std::function<bool(const TokenEvent&)>& on_token);
 
-// Logits of every prompt position, for tests and scoring: [prompt.size(), vocab_size]. The
-// prompt is run in chunks of `chunk_tokens`.
-Result<std::vector<float>> PromptLogits(Model& model, KvCache& kv, int slot,
-                                        const std::vector<int32_t>& prompt, int chunk_tokens);
+// Logits of every prompt position, for scoring and tests. The prompt runs in `slot` (cleared
+// first) in chunks of at most `chunk_tokens` (≤ the model's batch_tokens), and each chunk's
+// logits go to `on_chunk(first_position, logits)`, logits [rows, vocab_size] for positions
+// first_position.. of the prompt. The buffer holds one chunk, so memory does not grow with
+// the prompt.
+Status ScorePrompt(Model& model, KvCache& kv, int slot, std::span<const int32_t> prompt,
+                   int chunk_tokens,
+                   const std::function<void(int first_position, std::span<const float> logits)>&
+                       on_chunk);
 
 }  // namespace snug

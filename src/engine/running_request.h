@@ -26,14 +26,14 @@ struct Sequence {
            const tokenizer::Tokenizer& tokenizer)
       : choice(choice),
         slot(slot),
-        sampler(ChoiceSampling(request.sampling, choice), vocab_size),
+        sampler(ChoiceSampling(request.sampling, choice), vocab_size, request.max_tokens),
         detokenizer(tokenizer),
         stops(request.stop) {
     sampler.AddPrompt(request.prompt);
   }
 
   int choice;
-  int slot;
+  int slot;  // -1 until the request is given its slots
   Sampler sampler;
   tokenizer::StreamingDetokenizer detokenizer;
   StopMatcher stops;
@@ -52,7 +52,8 @@ struct RunningRequest {
   Request request;
   std::shared_ptr<RequestChannel> channel;
   std::vector<Sequence> sequences;  // [n]; the prompt is prefilled in sequences[0]'s slot
-  int prefilled_tokens = 0;
+  int prefilled_tokens = 0;  // prompt positions in sequences[0]'s slot, cached ones included
+  int cached_tokens = 0;     // of them, served from the prefix cache
   int chunk_tokens = 0;      // prompt tokens in this step's batch (0: none)
   int chunk_first_row = -1;  // the chunk's first row of logits
   int unfinished = 0;        // choices still running; 0: done (kDone sent)

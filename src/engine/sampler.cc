@@ -33,6 +33,7 @@ void TopLogprobs(std::span<const float> logits, int count, std::vector<TokenLogp
   count = std::min<int>(count, static_cast<int>(logits.size()));
   if (count <= 0) return;
   const float log_sum = LogSumExp(logits);
+  out.reserve(count + 1);  // the list briefly holds one more: one allocation, if any
   // A running top-`count` list: count is small (≤ 20), the vocabulary large.
   for (size_t i = 0; i < logits.size(); ++i) {
     if (static_cast<int>(out.size()) == count && logits[i] <= out.back().logprob) continue;
@@ -47,12 +48,19 @@ void TopLogprobs(std::span<const float> logits, int count, std::vector<TokenLogp
   for (TokenLogprob& entry : out) entry.logprob -= log_sum;
 }
 
-Sampler::Sampler(const SamplingParams& params, int vocab_size)
+Sampler::Sampler(const SamplingParams& params, int vocab_size, int max_tokens)
     : params_(params), vocab_size_(vocab_size), rng_(params.seed) {
   candidates_.resize(vocab_size);
   probabilities_.resize(vocab_size);
   working_.resize(vocab_size);
-  recent_.reserve(std::max(params.penalty_window, 0) + 1);
+  const size_t window = std::max(params.penalty_window, 0) + 1;
+  recent_.reserve(window);
+  size_t scratch = window;
+  if (counts_generated()) {
+    generated_.reserve(std::max(max_tokens, 0));
+    scratch = std::max<size_t>(scratch, std::max(max_tokens, 0));
+  }
+  scratch_.reserve(scratch);
 }
 
 void Sampler::AddPrompt(std::span<const int32_t> tokens) {
@@ -183,7 +191,7 @@ int32_t Sampler::Sample(const float* logits) {
     ApplyPenalties(working_.data());
     token = Pick(working_.data());
   }
-  generated_.push_back(token);
+  if (counts_generated()) generated_.push_back(token);
   const int window = std::max(params_.penalty_window, 0);
   if (window > 0) {
     if (static_cast<int>(recent_.size()) >= window) recent_.erase(recent_.begin());

@@ -29,7 +29,9 @@ struct TokenLogprob {
 
 class Sampler {
  public:
-  Sampler(const SamplingParams& params, int vocab_size);
+  // Every buffer is sized here — for the vocabulary and, when presence or frequency
+  // penalties count generated tokens, for `max_tokens` of them — so Sample never allocates.
+  Sampler(const SamplingParams& params, int vocab_size, int max_tokens = 0);
 
   // The prompt's tokens count for the repetition penalty, not for presence/frequency.
   void AddPrompt(std::span<const int32_t> tokens);
@@ -38,6 +40,9 @@ class Sampler {
   int32_t Sample(const float* logits);
 
  private:
+  bool counts_generated() const {
+    return params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
+  }
   void ApplyPenalties(float* logits);
   // Calls visit(token, occurrences) once per distinct token of `tokens`.
   void ForEachDistinct(const std::vector<int32_t>& tokens,
@@ -48,7 +53,7 @@ class Sampler {
   int vocab_size_;
   std::mt19937_64 rng_;
   std::vector<int32_t> recent_;     // last tokens (prompt and generated), for repetition
-  std::vector<int32_t> generated_;  // every generated token, for presence/frequency
+  std::vector<int32_t> generated_;  // every generated token, for presence/frequency (only)
   std::vector<int32_t> candidates_;
   std::vector<float> probabilities_;
   std::vector<float> working_;   // [vocab_size] the logits after penalties

@@ -20,35 +20,65 @@ namespace hn = hwy::HWY_NAMESPACE;
 // the accumulator.
 constexpr int kTileKeys = 32;
 
+// Four independent sums (then one vector at a time, then scalars): one chain of multiply-adds
+// would wait on its own latency at every step.
 float DotF16(const float* query, const uint16_t* key, int head_dim) {
   const hn::ScalableTag<float> df;
   const hn::Rebind<hwy::float16_t, decltype(df)> dh;
   const int lanes = static_cast<int>(hn::Lanes(df));
-  auto sum = hn::Zero(df);
+  const auto* k = reinterpret_cast<const hwy::float16_t*>(key);
+  auto sum0 = hn::Zero(df), sum1 = hn::Zero(df), sum2 = hn::Zero(df), sum3 = hn::Zero(df);
   int i = 0;
-  for (; i + lanes <= head_dim; i += lanes) {
-    const auto k = hn::PromoteTo(df, hn::LoadU(dh, reinterpret_cast<const hwy::float16_t*>(key + i)));
-    sum = hn::MulAdd(hn::LoadU(df, query + i), k, sum);
+  for (; i + 4 * lanes <= head_dim; i += 4 * lanes) {
+    sum0 = hn::MulAdd(hn::LoadU(df, query + i), hn::PromoteTo(df, hn::LoadU(dh, k + i)), sum0);
+    sum1 = hn::MulAdd(hn::LoadU(df, query + i + lanes),
+                      hn::PromoteTo(df, hn::LoadU(dh, k + i + lanes)), sum1);
+    sum2 = hn::MulAdd(hn::LoadU(df, query + i + 2 * lanes),
+                      hn::PromoteTo(df, hn::LoadU(dh, k + i + 2 * lanes)), sum2);
+    sum3 = hn::MulAdd(hn::LoadU(df, query + i + 3 * lanes),
+                      hn::PromoteTo(df, hn::LoadU(dh, k + i + 3 * lanes)), sum3);
   }
-  float total = hn::GetLane(hn::SumOfLanes(df, sum));
+  for (; i + lanes <= head_dim; i += lanes) {
+    sum0 = hn::MulAdd(hn::LoadU(df, query + i), hn::PromoteTo(df, hn::LoadU(dh, k + i)), sum0);
+  }
+  float total = hn::GetLane(hn::SumOfLanes(df, hn::Add(hn::Add(sum0, sum1), hn::Add(sum2, sum3))));
   for (; i < head_dim; ++i) total += query[i] * F16ToF32(key[i]);
   return total;
+}
+
+// accumulator[i .. i + kVectors·lanes) = accumulator · correction + Σ_t weights[t] · values[t]:
+// kVectors independent chains of multiply-adds.
+template <int kVectors>
+HWY_INLINE void AccumulateVectorsF16(const float* weights, const uint16_t* values, int num_rows,
+                                     int64_t row_stride, int i, float correction,
+                                     float* accumulator) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const int lanes = static_cast<int>(hn::Lanes(df));
+  decltype(hn::Zero(df)) acc[kVectors];
+  for (int v = 0; v < kVectors; ++v) {
+    acc[v] = hn::Mul(hn::LoadU(df, accumulator + i + v * lanes), hn::Set(df, correction));
+  }
+  for (int t = 0; t < num_rows; ++t) {
+    const auto* row = reinterpret_cast<const hwy::float16_t*>(values + t * row_stride + i);
+    const auto weight = hn::Set(df, weights[t]);
+    for (int v = 0; v < kVectors; ++v) {
+      acc[v] = hn::MulAdd(weight, hn::PromoteTo(df, hn::LoadU(dh, row + v * lanes)), acc[v]);
+    }
+  }
+  for (int v = 0; v < kVectors; ++v) hn::StoreU(acc[v], df, accumulator + i + v * lanes);
 }
 
 // accumulator = accumulator · correction + Σ_t weights[t] · values[t]
 void AccumulateF16(const float* weights, const uint16_t* values, int num_rows, int64_t row_stride,
                    int head_dim, float correction, float* accumulator) {
-  const hn::ScalableTag<float> df;
-  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
-  const int lanes = static_cast<int>(hn::Lanes(df));
+  const int lanes = static_cast<int>(hn::Lanes(hn::ScalableTag<float>()));
   int i = 0;
+  for (; i + 4 * lanes <= head_dim; i += 4 * lanes) {
+    AccumulateVectorsF16<4>(weights, values, num_rows, row_stride, i, correction, accumulator);
+  }
   for (; i + lanes <= head_dim; i += lanes) {
-    auto acc = hn::Mul(hn::LoadU(df, accumulator + i), hn::Set(df, correction));
-    for (int t = 0; t < num_rows; ++t) {
-      const auto* row = reinterpret_cast<const hwy::float16_t*>(values + t * row_stride + i);
-      acc = hn::MulAdd(hn::Set(df, weights[t]), hn::PromoteTo(df, hn::LoadU(dh, row)), acc);
-    }
-    hn::StoreU(acc, df, accumulator + i);
+    AccumulateVectorsF16<1>(weights, values, num_rows, row_stride, i, correction, accumulator);
   }
   for (; i < head_dim; ++i) {
     float acc = accumulator[i] * correction;

@@ -1,6 +1,7 @@
 // MatMul: picks the kernel family of the weight type, quantizes the activations once per call
-// into the caller's scratch (int8 values stored as int16 and as int8, one f32 scale per 32 or
-// 256 values, sums per 32), then splits output rows across the pool. Kernels: matmul_*.cc.
+// into the caller's scratch (int8 values stored as int16 and as int8 in the x86 kernels' order,
+// one f32 scale per 32 or 256 values, sums per 32), then splits output rows across the pool.
+// Kernels: matmul_*.cc.
 
 // Arrays of vectors are not allowed for SVE's sizeless types: arm64 dispatches to NEON.
 #ifndef HWY_DISABLED_TARGETS
@@ -33,6 +34,7 @@ void QuantizeActivationsImpl(const float* x, int64_t token_begin, int64_t token_
   const hn::Rebind<int16_t, decltype(df)> di16;
   const hn::Rebind<int8_t, decltype(df)> di8;
   const int64_t n = static_cast<int64_t>(hn::Lanes(df));
+  static_assert(hn::MaxLanes(df) <= 16, "q8 stores must stay within a 16-value half");
   const int64_t cols = acts.cols;
   const int64_t num_blocks = cols / acts.block;
   for (int64_t t = token_begin; t < token_end; ++t) {
@@ -55,7 +57,8 @@ void QuantizeActivationsImpl(const float* x, int64_t token_begin, int64_t token_
         for (int64_t i = s; i < s + 32; i += n) {
           const auto qi = hn::NearestInt(hn::Mul(hn::LoadU(df, xb + i), inverse));
           hn::StoreU(hn::DemoteTo(di16, qi), di16, q + b * acts.block + i);
-          hn::StoreU(hn::DemoteTo(di8, qi), di8, q8 + b * acts.block + i);
+          // n ≤ 16 values never straddle a 16-value half, which Q8Index keeps together.
+          hn::StoreU(hn::DemoteTo(di8, qi), di8, q8 + internal::Q8Index(b * acts.block + i, cols));
           sum = hn::Add(sum, qi);
         }
         sums[(b * acts.block + s) / 32] = hn::GetLane(hn::SumOfLanes(di32, sum));

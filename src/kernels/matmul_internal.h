@@ -14,14 +14,29 @@ namespace snug::kernels::internal {
 // zeros, so per-group vector loops over weight blocks need no tail handling.
 inline constexpr int64_t kGroupBlocks = 32;
 
+// The int8 copy of the activations is laid out for the x86 byte kernels (matmul_x86-inl.h): in
+// each whole span of 8 blocks of 32 values, the block pairs (k, k + 4), k < 4, lie as 64 bytes
+// [x_k 0..15, x_k+4 0..15, x_k 16..31, x_k+4 16..31], so one load gives a pair's low halves and
+// one its high halves; blocks after the last whole span keep their order.
+inline constexpr int64_t kSpanBlocks = 8;
+
+// Position of value c (< cols, cols % 32 == 0) of a token's row in that layout.
+inline int64_t Q8Index(int64_t c, int64_t cols) {
+  constexpr int64_t kSpanValues = kSpanBlocks * 32;
+  if (c >= cols / kSpanValues * kSpanValues) return c;
+  const int64_t block = c / 32 % kSpanBlocks, half = c / 16 % 2;
+  return c / kSpanValues * kSpanValues + block % 4 * 64 + half * 32 + block / 4 * 16 + c % 16;
+}
+
 // Activations quantized per block to 8-bit integers, stored twice: widened to int16 (q, which
 // the generic dot loops feed to the int16 multiply-add directly) and as int8 (q8, for the x86
-// kernels that multiply bytes): x[t, c] ≈ scale[t, c / block] · q[t, c], q8[t, c] == q[t, c].
+// kernels that multiply bytes): x[t, c] ≈ scale[t, c / block] · q[t, c] and
+// q8[t, Q8Index(c, cols)] == q[t, c].
 // block is 32 for the legacy types and MXFP4, 256 for the K types (one scale per super-block;
 // the sub-block sums carry the K types' mins).
 struct QuantizedActivations {
   int16_t* q = nullptr;       // [num_tokens, cols]
-  int8_t* q8 = nullptr;       // [num_tokens, cols], 32-byte aligned rows (cols % 32 == 0)
+  int8_t* q8 = nullptr;       // [num_tokens, cols] in Q8Index order, 32-byte aligned rows
   float* scale = nullptr;     // [num_tokens, scale_stride]: cols / block used, then zeros
   int32_t* sums = nullptr;    // [num_tokens, sums_stride]: Σ q over each 32 values, then zeros
   int64_t cols = 0;

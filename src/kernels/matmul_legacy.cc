@@ -3,9 +3,9 @@
 // once, multiply-added with each token's activations, and the int32 block sum is scaled by
 // d_w·d_x into an f32 accumulator. Offsets (Q4_0's −8, Q4_1's m, ...) are not applied per
 // value but folded in once per block through the activation block sums.
-// Generic path (every target): weights decoded to int16, int16 multiply-add. x86 path for Q4_0
-// and MXFP4 (AVX2 and up): weights decoded to unsigned bytes and multiplied with the int8
-// activations directly (maddubs, or VNNI's dpbusd), so decode is bound by memory, not decoding.
+// Generic path (every target): weights decoded to int16, int16 multiply-add. x86 path for Q4_0,
+// Q8_0 and MXFP4 (AVX2 and up, matmul_x86-inl.h): weights as unsigned bytes multiplied with the
+// int8 activations directly (maddubs, or VNNI's dpbusd), so decode is bound by memory.
 
 // Also compile AVX3_DL (AVX-512 with VNNI: Ice Lake, Zen 4), whose dpbusd multiplies bytes in
 // one instruction. Highway 1.0.3 leaves it out unless asked; this file's dispatch table is its
@@ -33,6 +33,7 @@
 #include <hwy/highway.h>
 
 #include "kernels/matmul_simd-inl.h"
+#include "kernels/matmul_x86-inl.h"
 
 // Whether this target has the byte kernels (a macro: foreach_target re-includes the file).
 #undef SNUG_MATMUL_BYTES
@@ -54,36 +55,6 @@ alignas(64) constexpr uint16_t kBitOfLane[32] = {
     1,     2,     4,     8,     16,    32,    64,    128,  256,  512,   1024,
     2048,  4096,  8192,  16384, 32768, 1,     2,     4,    8,    16,    32,
     64,    128,   256,   512,   1024,  2048,  4096,  8192, 16384, 32768};
-
-#if SNUG_MATMUL_BYTES
-// The 16 low nibbles then the 16 high nibbles of qs[16]: a 32-value block's q in value order.
-HWY_INLINE __m256i NibbleBytes(const uint8_t* HWY_RESTRICT qs) {
-  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
-  const __m256i both = _mm256_set_m128i(_mm_srli_epi16(bytes, 4), bytes);
-  return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
-}
-
-// Σ w·x in 8 int32 lanes, w unsigned bytes ≤ 24 and x int8 in [−127, 127] (so the int16 pair
-// sums of maddubs cannot saturate: 2·24·127 < 2^15).
-HWY_INLINE __m256i DotBytes(__m256i w, __m256i x) {
-#if HWY_TARGET == HWY_AVX3_DL
-  // Spelled out: Highway 1.0.3's AVX3_DL flags include AVX-VNNI, so the intrinsic may compile to
-  // the VEX form, which AVX-512 CPUs without AVX-VNNI (Zen 4, Ice Lake) do not have.
-  __m256i sum = _mm256_setzero_si256();
-  asm("%{evex%} vpdpbusd %2, %1, %0" : "+v"(sum) : "v"(w), "vm"(x));
-  return sum;
-#else
-  return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
-#endif
-}
-
-HWY_INLINE float ReduceAdd(__m256 v) {
-  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  sum = _mm_add_ps(sum, _mm_movehl_ps(sum, sum));
-  sum = _mm_add_ss(sum, _mm_movehdup_ps(sum));
-  return _mm_cvtss_f32(sum);
-}
-#endif  // SNUG_MATMUL_BYTES
 
 // Converts the blocks' f16 field at `offset` (d or m) of n ≤ kGroupBlocks blocks, and zeros
 // up to `padded` (n rounded up to whole f32 vectors).
@@ -138,19 +109,6 @@ struct Q4_0 {
     for (int64_t i = 0; i < padded; ++i) offset[i] = -8.0f * scale[i];
   }
   static HWY_INLINE void Decode(const Block& block, V16* w) { NibbleBlock(block, w); }
-#if SNUG_MATMUL_BYTES
-  static constexpr float kBias = 8.0f;  // value = d·(q − kBias)
-  // The 32 unsigned nibbles q in value order.
-  static HWY_INLINE __m256i Bytes(const Block& block) { return NibbleBytes(block.qs); }
-  // d of n ≤ 8 blocks, zeros past n. The halves are packed in general registers: storing them
-  // one by one and loading a vector would stall on store-to-load forwarding.
-  static HWY_INLINE __m256 Scales8(const Block* blocks, int n) {
-    uint64_t packed[2] = {0, 0};
-    for (int j = 0; j < n; ++j) packed[j / 4] |= uint64_t{blocks[j].d} << (16 * (j % 4));
-    return _mm256_cvtph_ps(_mm_set_epi64x(static_cast<int64_t>(packed[1]),
-                                          static_cast<int64_t>(packed[0])));
-  }
-#endif
 };
 
 struct Q4_1 {
@@ -219,27 +177,6 @@ struct MXFP4 {
     for (int64_t i = 0; i < n; ++i) scale[i] = E8M0Half(blocks[i].e);
     for (int64_t i = n; i < padded; ++i) scale[i] = 0.0f;
   }
-#if SNUG_MATMUL_BYTES
-  // Byte kernel: q = kE2M1x2 + 12 (unsigned, as maddubs/dpbusd need), value = 2^(e−128)·(q − 12).
-  static constexpr float kBias = 12.0f;
-  static HWY_INLINE __m256i Bytes(const Block& block) {
-    alignas(16) static constexpr uint8_t kBiased[16] = {12, 13, 14, 15, 16, 18, 20, 24,
-                                                        12, 11, 10, 9,  8,  6,  4,  0};
-    const __m256i table = _mm256_broadcastsi128_si256(
-        _mm_load_si128(reinterpret_cast<const __m128i*>(kBiased)));
-    return _mm256_shuffle_epi8(table, NibbleBytes(block.qs));
-  }
-  // 2^(e−128) of n ≤ 8 blocks as E8M0Half computes it (lanes past n: e = 0, finite).
-  static HWY_INLINE __m256 Scales8(const Block* blocks, int n) {
-    uint64_t packed = 0;
-    for (int j = 0; j < n; ++j) packed |= uint64_t{blocks[j].e} << (8 * j);
-    const __m256i e = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<int64_t>(packed)));
-    const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
-    const __m256i denormal = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
-    const __m256i small = _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e);
-    return _mm256_castsi256_ps(_mm256_blendv_epi8(normal, denormal, small));
-  }
-#endif
   static HWY_INLINE void Decode(const Block& block, V16* w) {
 #if HWY_TARGET == HWY_SCALAR
     for (int j = 0; j < 16; ++j) {
@@ -270,10 +207,6 @@ struct MXFP4 {
 #endif
   }
 };
-
-// Types whose weights this target multiplies as bytes (RowTileBytes).
-template <class Type>
-concept ByteKernel = requires(const typename Type::Block& block) { Type::Bytes(block); };
 
 // For the kGroupBlocks-block group at `group` (n blocks): scale[t][i] = d_w·d_x of each block
 // and token, zeros up to whole vectors; adds each token's Σ o·d_x·Σq to offset[t].
@@ -344,57 +277,6 @@ HWY_INLINE void RowTile(const TensorView& weight, const QuantizedActivations& ac
   }
 }
 
-#if SNUG_MATMUL_BYTES
-// RowTile of the byte kernels. One 256-bit vector per block, AVX-512 targets too (on Zen 4
-// a 512-bit op costs two 256-bit ones, so a block pair per vector saves nothing and would need
-// per-lane scales). Scales are built 8 blocks at a time; the blocks then rotate over kAcc
-// accumulators per token so the FMA latency does not bound the loop (2 on AVX2: with 4
-// prefill tokens, 4 each would not fit in 16 registers). The order of operations per token
-// does not depend on kTokens, so prefill and decode agree exactly.
-template <class Type, int kTokens>
-HWY_INLINE void RowTileBytes(const typename Type::Block* HWY_RESTRICT blocks, int64_t num_blocks,
-                             const QuantizedActivations& acts, int64_t t0,
-                             float* HWY_RESTRICT y, int64_t y_stride) {
-  constexpr int kSpan = 8;
-  constexpr int kAcc = HWY_TARGET == HWY_AVX2 ? 2 : 4;
-  __m256 acc[kTokens][kAcc], offset[kTokens];  // offset: Σ d_w·d_x·Σq, times −kBias at the end
-  for (int t = 0; t < kTokens; ++t) {
-    for (int a = 0; a < kAcc; ++a) acc[t][a] = _mm256_setzero_ps();
-    offset[t] = _mm256_setzero_ps();
-  }
-  alignas(32) float scale[kTokens][kSpan];  // d_w · d_x of the span's blocks
-  for (int64_t b0 = 0; b0 < num_blocks; b0 += kSpan) {
-    const int n = static_cast<int>(std::min<int64_t>(kSpan, num_blocks - b0));
-    const __m256 dw =
-        n == kSpan ? Type::Scales8(blocks + b0, kSpan) : Type::Scales8(blocks + b0, n);
-    for (int t = 0; t < kTokens; ++t) {
-      // Activation scales and sums are zero past the last block, up to a multiple of 32.
-      const __m256 s = _mm256_mul_ps(dw, _mm256_loadu_ps(acts.scale_row(t0 + t) + b0));
-      _mm256_store_ps(scale[t], s);
-      const int32_t* sums = acts.sums_row(t0 + t) + b0;
-      const __m256i sum = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sums));
-      offset[t] = _mm256_fmadd_ps(s, _mm256_cvtepi32_ps(sum), offset[t]);
-    }
-    for (int j = 0; j < kSpan; ++j) {
-      if (j >= n) break;
-      const __m256i w = Type::Bytes(blocks[b0 + j]);
-      for (int t = 0; t < kTokens; ++t) {
-        const int8_t* x = acts.q8_row(t0 + t) + (b0 + j) * kQK;
-        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
-        const __m256 dot = _mm256_cvtepi32_ps(DotBytes(w, xv));
-        __m256& sum = acc[t][j % kAcc];
-        sum = _mm256_fmadd_ps(dot, _mm256_broadcast_ss(&scale[t][j]), sum);
-      }
-    }
-  }
-  for (int t = 0; t < kTokens; ++t) {
-    __m256 total = acc[t][0];
-    for (int a = 1; a < kAcc; ++a) total = _mm256_add_ps(total, acc[t][a]);
-    y[(t0 + t) * y_stride] = ReduceAdd(total) - Type::kBias * ReduceAdd(offset[t]);
-  }
-}
-#endif  // SNUG_MATMUL_BYTES
-
 template <class Type>
 HWY_NOINLINE void Rows(const TensorView& weight, const QuantizedActivations& acts,
                        int64_t row_begin, int64_t row_end, float* y) {
@@ -403,26 +285,18 @@ HWY_NOINLINE void Rows(const TensorView& weight, const QuantizedActivations& act
   });
 }
 
-#if SNUG_MATMUL_BYTES
-template <class Type>
-  requires ByteKernel<Type>
-HWY_NOINLINE void Rows(const TensorView& weight, const QuantizedActivations& acts,
-                       int64_t row_begin, int64_t row_end, float* y) {
-  using Block = typename Type::Block;
-  const int64_t num_blocks = weight.cols() / kQK, rows = weight.rows();
-  const Block* blocks = reinterpret_cast<const Block*>(weight.data);
-  ForEachTile(row_begin, row_end, acts.num_tokens,
-              [&]<int kTokens>(int64_t row, int64_t t0) HWY_ATTR {
-                RowTileBytes<Type, kTokens>(blocks + row * num_blocks, num_blocks, acts, t0,
-                                            y + row, rows);
-              });
-}
-#endif  // SNUG_MATMUL_BYTES
-
 }  // namespace
 
 void MatMulRowsLegacyImpl(const TensorView& weight, const QuantizedActivations& acts,
                           int64_t row_begin, int64_t row_end, float* y) {
+#if SNUG_MATMUL_BYTES
+  switch (weight.dtype) {
+    case DType::kQ4_0: return x86::Rows<x86::Q4_0>(weight, acts, row_begin, row_end, y);
+    case DType::kQ8_0: return x86::Rows<x86::Q8_0>(weight, acts, row_begin, row_end, y);
+    case DType::kMXFP4: return x86::Rows<x86::MXFP4>(weight, acts, row_begin, row_end, y);
+    default: break;
+  }
+#endif
   switch (weight.dtype) {
     case DType::kQ4_0: return Rows<Q4_0>(weight, acts, row_begin, row_end, y);
     case DType::kQ4_1: return Rows<Q4_1>(weight, acts, row_begin, row_end, y);

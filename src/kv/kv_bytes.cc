@@ -1,5 +1,5 @@
 // The KV cache's byte math for every KV type (f16, q8_0, q4_0): what the memory plan sizes
-// before anything is allocated. The storage itself (kv_cache.cc) is f16 only so far.
+// before anything is allocated; kv_cache.cc stores them.
 #include <algorithm>
 #include <cctype>
 #include <string>
@@ -34,6 +34,14 @@ std::optional<KvType> KvTypeFromName(std::string_view name) {
     if (lower == KvTypeName(type)) return type;
   }
   return std::nullopt;
+}
+
+std::map<std::string, KvType> KvTypeNames() {
+  std::map<std::string, KvType> names;
+  for (KvType type : {KvType::kF16, KvType::kQ8_0, KvType::kQ4_0}) {
+    names.emplace(KvTypeName(type), type);
+  }
+  return names;
 }
 
 size_t KvRowBytes(KvType type, int64_t elements) {

@@ -17,7 +17,7 @@ constexpr int kContextGranule = 256;  // a fitted (not capped) context is rounde
 // The model and options fixed; bytes as a function of (context, sequences).
 class Costs {
  public:
-  Costs(const ModelFacts& model, const PlanOptions& options, const Budget& budget, KvType kv_type)
+  Costs(const ModelFacts& model, const PlanOptions& options, KvType kv_type)
       : model_(model), options_(options), kv_type_(kv_type), kv_layers_(model.spec.KvLayers()) {
     activations_ = PlanActivations(model.spec, model.projections, options.batch_tokens);
     fixed_.thread_stacks = static_cast<int64_t>(options.threads + options.http_connections + 2) *
@@ -25,15 +25,6 @@ class Costs {
     fixed_.tokenizer = TokenizerBytes(model.tokenizer);
     fixed_.http_buffers =
         static_cast<int64_t>(options.http_connections) * options.max_body_bytes * 3;
-    prefix_cache_ = options.prefix_cache_bytes.value_or(AutoPrefixCache(budget.bytes));
-  }
-
-  // The default prefix cache: a share of what the weights, arena and fixed overheads leave.
-  int64_t AutoPrefixCache(int64_t budget) const {
-    const int64_t spare = budget - model_.weight_bytes - model_.repacked_bytes -
-                          activations_.total() - fixed_.total();
-    return std::max<int64_t>(
-        0, static_cast<int64_t>(static_cast<double>(spare) * kAutoPrefixCacheShare));
   }
 
   int64_t Kv(int context, int sequences) const {
@@ -55,12 +46,11 @@ class Costs {
   }
   int64_t Total(int context, int sequences) const {
     return model_.weight_bytes + model_.repacked_bytes + Kv(context, sequences) +
-           activations_.total() + Logits(sequences) + prefix_cache_ +
+           activations_.total() + Logits(sequences) + options_.prefix_cache_bytes +
            OverheadsFor(context, sequences).total();
   }
 
   const ActivationBytes& activations() const { return activations_; }
-  int64_t prefix_cache() const { return prefix_cache_; }
 
  private:
   const ModelFacts& model_;
@@ -69,7 +59,6 @@ class Costs {
   std::vector<KvLayerSpec> kv_layers_;
   ActivationBytes activations_;
   Overheads fixed_;
-  int64_t prefix_cache_ = 0;
 };
 
 // The largest context in [low, high] whose total fits, or 0.
@@ -152,7 +141,7 @@ MemoryPlan Plan(const ModelFacts& model, const PlanOptions& options, const Budge
   }
   plan.min_context_tokens = std::min(options.min_context_tokens, cap);
   const int min_context = plan.min_context_tokens;
-  const Costs costs(model, options, budget, options.kv_type);
+  const Costs costs(model, options, options.kv_type);
   const int64_t limit = budget.bytes;
 
   // Context first: one request may use as much as fits (up to the cap); then as many sequences
@@ -188,7 +177,7 @@ MemoryPlan Plan(const ModelFacts& model, const PlanOptions& options, const Budge
   plan.activations = costs.activations();
   plan.logit_rows = sequences;
   plan.logits_bytes = costs.Logits(sequences);
-  plan.prefix_cache_bytes = costs.prefix_cache();
+  plan.prefix_cache_bytes = options.prefix_cache_bytes;
   plan.overheads = costs.OverheadsFor(context, sequences);
   plan.total_bytes = costs.Total(context, sequences);
   plan.headroom_bytes = limit - plan.total_bytes;
@@ -197,11 +186,6 @@ MemoryPlan Plan(const ModelFacts& model, const PlanOptions& options, const Budge
     plan.verdict = "fits: " + Tokens(context) + " tokens of context per request, " +
                    std::to_string(sequences) + (sequences == 1 ? " sequence" : " sequences") +
                    " at once";
-    if (options.kv_type != KvType::kF16) {
-      plan.notes.push_back("the KV cache stores f16 so far: --kv-type " +
-                           std::string(KvTypeName(options.kv_type)) +
-                           " is planned, not yet allocated as such");
-    }
     return plan;
   }
 
@@ -215,7 +199,7 @@ MemoryPlan Plan(const ModelFacts& model, const PlanOptions& options, const Budge
   }
   for (KvType type : {KvType::kQ8_0, KvType::kQ4_0}) {
     if (KvRowBytes(type, 256) >= KvRowBytes(options.kv_type, 256)) continue;
-    const Costs smaller(model, options, budget, type);
+    const Costs smaller(model, options, type);
     if (const int fitted = LargestContext(smaller, sequences, min_context, cap, limit)) {
       plan.suggestions.push_back("a smaller KV type: --kv-type " + std::string(KvTypeName(type)) +
                                  " fits " + Tokens(fitted) + " tokens");
@@ -227,6 +211,30 @@ MemoryPlan Plan(const ModelFacts& model, const PlanOptions& options, const Budge
       plan.suggestions.push_back("fewer sequences: --parallel " + std::to_string(fewer) + " fits");
     }
   }
+  // Every HTTP connection may hold a body of the largest size (and its parsed JSON): the
+  // largest body limit that fits, found by bisection.
+  if (options.http_connections > 0 && options.max_body_bytes > kKiB) {
+    PlanOptions smaller = options;
+    auto fits_with_body = [&](int64_t body) {
+      smaller.max_body_bytes = body;
+      return Costs(model, smaller, options.kv_type).Total(context, sequences) <= limit;
+    };
+    int64_t low = kKiB, high = options.max_body_bytes - 1;
+    if (fits_with_body(low)) {
+      while (low < high) {
+        const int64_t middle = low + (high - low + 1) / 2;
+        if (fits_with_body(middle)) {
+          low = middle;
+        } else {
+          high = middle - 1;
+        }
+      }
+      plan.suggestions.push_back(
+          "smaller HTTP buffers (" + std::to_string(options.http_connections) +
+          " connections may each hold a body): --max-body-bytes " +
+          std::to_string(low / kKiB * kKiB) + " fits, or a shorter --max-queue");
+    }
+  }
   if (model.weight_bytes - model.q4_0_weight_bytes >= deficit) {
     plan.suggestions.push_back("a smaller weight type: the weights need " + FormatBytes(deficit) +
                                " less (a q4_0 file is about " +
@@ -235,14 +243,7 @@ MemoryPlan Plan(const ModelFacts& model, const PlanOptions& options, const Budge
     plan.suggestions.push_back("a smaller weight type would have to save " + FormatBytes(deficit) +
                                ", more than q4_0 saves");
   }
-  // A larger budget also grows the default prefix cache: find the budget that covers itself.
-  int64_t needed = (plan.total_bytes + kMiB - 1) / kMiB * kMiB;
-  for (int step = 0; step < 64; ++step) {
-    const Budget larger{.bytes = needed, .base_bytes = needed, .source = "--memory"};
-    const int64_t total = Costs(model, options, larger, options.kv_type).Total(context, sequences);
-    if (total <= needed) break;
-    needed = (total + kMiB - 1) / kMiB * kMiB;
-  }
+  const int64_t needed = (plan.total_bytes + kMiB - 1) / kMiB * kMiB;
   plan.suggestions.push_back("more memory: --memory " + std::to_string(needed / kMiB) + "MiB (" +
                              FormatBytes(needed) + ") or more");
   return plan;
@@ -262,7 +263,7 @@ std::vector<Alternative> Alternatives(const ModelFacts& model, const PlanOptions
   const int wanted = options.parallel.value_or(1);
   std::vector<Alternative> alternatives;
   for (KvType type : {KvType::kF16, KvType::kQ8_0, KvType::kQ4_0}) {
-    const Costs costs(model, options, budget, type);
+    const Costs costs(model, options, type);
     for (int context : contexts) {
       Alternative alternative;
       alternative.context_tokens = context;

@@ -50,9 +50,11 @@ struct PlanOptions {
   int min_context_tokens = 4096;      // --min-ctx (the model's maximum if smaller)
   std::optional<int> parallel;        // --parallel: sequences at once, exactly
   KvType kv_type = KvType::kF16;
-  int batch_tokens = 512;                     // the largest prefill chunk
-  int threads = 1;                            // compute threads (resolved, not 0)
-  std::optional<int64_t> prefix_cache_bytes;  // default: kAutoPrefixCacheShare of the spare
+  int batch_tokens = 512;  // the largest prefill chunk
+  int threads = 1;         // compute threads (resolved, not 0)
+  // Memory of the prefix cache's own. None today: the engine keeps cached prefixes in the KV
+  // slots of finished sequences (engine.h), which the KV cache tenant already counts.
+  int64_t prefix_cache_bytes = 0;
   int http_connections = 8;
   int64_t max_body_bytes = 2 << 20;  // the largest request body the server accepts
   int max_queue = 64;                // requests waiting for a slot
@@ -60,9 +62,6 @@ struct PlanOptions {
 
 // Sequences the plan runs at once by default (more with --parallel).
 inline constexpr int kDefaultMaxSequences = 4;
-// The default prefix cache: this fraction of what remains after the weights, activations and
-// fixed overheads.
-inline constexpr double kAutoPrefixCacheShare = 0.10;
 // Resident stack assumed per thread: glibc reserves 8 MiB of address space (RLIMIT_STACK) per
 // thread, but only pages touched become resident, and snug's threads keep no large frames.
 inline constexpr int64_t kThreadStackResidentBytes = 256 << 10;

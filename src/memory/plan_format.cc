@@ -48,7 +48,9 @@ std::string FormatPlan(const MemoryPlan& plan, const ModelFacts& model) {
   out << Row("logits", plan.logits_bytes,
              std::to_string(plan.logit_rows) + (plan.logit_rows == 1 ? " row × " : " rows × ") +
                  std::to_string(spec.vocab_size) + " f32");
-  out << Row("prefix cache", plan.prefix_cache_bytes, "evictable");
+  out << Row(
+      "prefix cache", plan.prefix_cache_bytes,
+      plan.prefix_cache_bytes == 0 ? "in idle KV slots (counted in the KV cache)" : "evictable");
   out << Row("overheads", o.total(),
              "threads " + FormatBytes(o.thread_stacks) + ", tokenizer " + FormatBytes(o.tokenizer) +
                  ", http " + FormatBytes(o.http_buffers) + ", requests " +

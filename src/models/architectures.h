@@ -23,5 +23,9 @@ Result<std::unique_ptr<Model>> LoadGemma3(std::shared_ptr<const gguf::File> file
                                           const ModelOptions& options, ThreadPool& pool);
 Result<std::unique_ptr<Model>> LoadLlama(std::shared_ptr<const gguf::File> file,
                                          const ModelOptions& options, ThreadPool& pool);
+Result<std::unique_ptr<Model>> LoadGptOss(std::shared_ptr<const gguf::File> file,
+                                          const ModelOptions& options, ThreadPool& pool);
+Result<std::unique_ptr<Model>> LoadGemma4(std::shared_ptr<const gguf::File> file,
+                                          const ModelOptions& options, ThreadPool& pool);
 
 }  // namespace snug

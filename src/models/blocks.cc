@@ -83,15 +83,38 @@ void StoreKv(const Batch& batch, int layer, const float* keys, const float* valu
   for (size_t t = 0; t < batch.tokens.size(); ++t) {
     CHECK(batch.positions[t] >= 0 && batch.positions[t] < kv.context_tokens())
         << "position " << batch.positions[t] << " outside the context";
-    const int64_t offset = static_cast<int64_t>(kv.RowOf(layer, batch.positions[t])) * row;
-    uint16_t* key_row = kv.keys(layer, batch.slots[t]) + offset;
-    uint16_t* value_row = kv.values(layer, batch.slots[t]) + offset;
-    for (int64_t i = 0; i < row; ++i) {
-      key_row[i] = F32ToF16(keys[t * row + i]);
-      value_row[i] = F32ToF16(values[t * row + i]);
-    }
+    kv.WriteRow(layer, batch.slots[t], batch.positions[t], keys + t * row, values + t * row);
   }
 }
+
+namespace {
+
+// Folds rows [first_row, first_row + num_rows) of one KV head into the online softmax, with
+// the kernel of the cache's type.
+void AttendRows(const KvHeadRows& rows, int first_row, int num_rows, const float* query,
+                int head_dim, float scale, kernels::AttentionState& state, float* accumulator) {
+  const std::byte* keys = rows.keys + first_row * rows.row_bytes;
+  const std::byte* values = rows.values + first_row * rows.row_bytes;
+  switch (rows.type) {
+    case KvType::kF16:
+      kernels::AttendF16(query, reinterpret_cast<const uint16_t*>(keys),
+                         reinterpret_cast<const uint16_t*>(values), num_rows,
+                         rows.row_bytes / sizeof(uint16_t), head_dim, scale, state, accumulator);
+      return;
+    case KvType::kQ8_0:
+      kernels::AttendQ8_0(query, reinterpret_cast<const BlockQ8_0*>(keys),
+                          reinterpret_cast<const BlockQ8_0*>(values), num_rows,
+                          rows.row_bytes / sizeof(BlockQ8_0), head_dim, scale, state, accumulator);
+      return;
+    case KvType::kQ4_0:
+      kernels::AttendQ4_0(query, reinterpret_cast<const BlockQ4_0*>(keys),
+                          reinterpret_cast<const BlockQ4_0*>(values), num_rows,
+                          rows.row_bytes / sizeof(BlockQ4_0), head_dim, scale, state, accumulator);
+      return;
+  }
+}
+
+}  // namespace
 
 void Attend(const Batch& batch, const LayerSpec& layer, int layer_index, const float* q,
             const float* sinks, const KvCache& kv, ThreadPool& pool, float* out) {
@@ -99,18 +122,15 @@ void Attend(const Batch& batch, const LayerSpec& layer, int layer_index, const f
   const int head_dim = layer.head_dim;
   const int group = layer.num_heads / layer.num_kv_heads;
   const int capacity = kv.capacity_tokens(layer_index);
-  const int64_t row_stride = kv.row_elements(layer_index);
   const int64_t work_items = static_cast<int64_t>(num_tokens) * layer.num_heads;
   pool.ParallelFor(work_items, 1, [&](int64_t begin, int64_t end, int) {
     for (int64_t item = begin; item < end; ++item) {
       const int t = static_cast<int>(item / layer.num_heads);
       const int head = static_cast<int>(item % layer.num_heads);
-      const int kv_head = head / group;
       const int position = batch.positions[t];
       const int first = layer.window_tokens > 0 ? std::max(0, position - layer.window_tokens + 1)
                                                 : 0;
-      const uint16_t* keys = kv.keys(layer_index, batch.slots[t]) + kv_head * head_dim;
-      const uint16_t* values = kv.values(layer_index, batch.slots[t]) + kv_head * head_dim;
+      const KvHeadRows rows = kv.HeadRows(layer_index, batch.slots[t], head / group);
       const float* query = q + (static_cast<int64_t>(t) * layer.num_heads + head) * head_dim;
       float* accumulator = out + (static_cast<int64_t>(t) * layer.num_heads + head) * head_dim;
       std::fill(accumulator, accumulator + head_dim, 0.0f);
@@ -120,8 +140,7 @@ void Attend(const Batch& batch, const LayerSpec& layer, int layer_index, const f
       int row = first % capacity;
       while (remaining > 0) {
         const int run = std::min(remaining, capacity - row);
-        kernels::AttendF16(query, keys + row * row_stride, values + row * row_stride, run,
-                           row_stride, head_dim, layer.attention_scale, state, accumulator);
+        AttendRows(rows, row, run, query, head_dim, layer.attention_scale, state, accumulator);
         remaining -= run;
         row = 0;
       }

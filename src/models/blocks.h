@@ -65,12 +65,12 @@ class Projector {
 };
 
 // Writes the batch's keys and values ([num_tokens, num_kv_heads·head_dim]) into the cache rows
-// of `layer` (the layer must own its KV).
+// of `layer` (the layer must own its KV), converted to the cache's KV type.
 void StoreKv(const Batch& batch, int layer, const float* keys, const float* values, KvCache& kv);
 
 // out: [num_tokens, num_heads·head_dim] = attention of each query head of each token over its
-// sequence's cached keys (causal, windowed when the layer is). q: [num_tokens, num_heads,
-// head_dim]. sinks: [num_heads] extra softmax logits, or null.
+// sequence's cached keys (causal, windowed when the layer is), read in the cache's KV type.
+// q: [num_tokens, num_heads, head_dim]. sinks: [num_heads] extra softmax logits, or null.
 void Attend(const Batch& batch, const LayerSpec& layer, int layer_index, const float* q,
             const float* sinks, const KvCache& kv, ThreadPool& pool, float* out);
 

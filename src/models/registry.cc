@@ -18,7 +18,8 @@ constexpr Entry kArchitectures[] = {
     {"gemma3", ParseGemma3Spec, LoadGemma3}, {"llama", ParseLlamaSpec, LoadLlama},
     {"qwen2", ParseLlamaSpec, LoadLlama},  // Llama with q/k/v biases and NEOX rope
     {"qwen3", ParseLlamaSpec, LoadLlama},  // Llama with per-head q/k norms and NEOX rope
-    {"gemma4", ParseGemma4Spec, nullptr},    {"gpt-oss", ParseGptOssSpec, nullptr},
+    {"gemma4", ParseGemma4Spec, LoadGemma4},
+    {"gpt-oss", ParseGptOssSpec, LoadGptOss},
 };
 
 const Entry* FindEntry(std::string_view architecture) {

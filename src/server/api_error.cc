@@ -100,6 +100,13 @@ ApiError Draining() {
           .retry_after_seconds = 5};
 }
 
+ApiError ClientClosedRequest() {
+  return {.http_status = 499,
+          .type = "invalid_request_error",
+          .code = "client_closed_request",
+          .message = "The client closed the connection; the request was cancelled."};
+}
+
 ApiError RequestTimeout(int seconds) {
   return {.http_status = 504,
           .type = "server_error",

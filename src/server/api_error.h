@@ -39,6 +39,7 @@ ApiError BodyTooLarge(size_t limit_bytes);
 ApiError NotLoaded();                  // 503 while the model loads
 ApiError Draining();                   // 503 while shutting down
 ApiError RequestTimeout(int seconds);  // 504, --request-timeout passed
+ApiError ClientClosedRequest();        // 499 (nginx's): the client hung up; nobody reads it
 
 // {"error":{"message","type","param","code"}}
 std::string ErrorBody(const ApiError& error);

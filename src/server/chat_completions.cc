@@ -236,7 +236,8 @@ void HandleChatCompletions(ServerContext& context, const httplib::Request& reque
                           std::make_unique<ChatStream>(served, id, params->n, *params), record,
                           context.options());
   }
-  auto collected = CollectAll(*handles, params->n, context.options(), *record);
+  auto collected = CollectAll(*handles, params->n, context.options(), *record,
+                              ClientConnection::Of(request));
   if (!collected.ok()) return SendError(response, collected.error());
   SendJson(response, ChatResponse(*served, id, *collected, params->logprobs));
 }

@@ -222,7 +222,8 @@ void HandleCompletions(ServerContext& context, const httplib::Request& request,
                                                              params->n, text_echo, *params),
                           record, context.options());
   }
-  auto collected = CollectAll(*handles, params->n, context.options(), *record);
+  auto collected = CollectAll(*handles, params->n, context.options(), *record,
+                              ClientConnection::Of(request));
   if (!collected.ok()) return SendError(response, collected.error());
 
   nlohmann::json choices = nlohmann::json::array();

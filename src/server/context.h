@@ -24,7 +24,11 @@ struct ServerOptions {
   size_t max_body_bytes = 8u << 20;       // larger bodies get 413
   int request_timeout_seconds = 600;      // 0: none
   int keep_alive_ms = 5000;               // SSE comment when no event came for this long
-  int http_threads = 16;                  // connections served at once
+  // Connections served at once. A request holds its connection's thread while it runs or
+  // waits, so size it as parallel + max_queue + a few (probes, metrics, 429s): then the engine's
+  // queue, not this pool, is what makes requests wait. (An idle keep-alive connection also
+  // holds a thread, for up to httplib's 5 s keep-alive timeout.)
+  int http_threads = 16;
 };
 
 // The model being served. `engine` is owned by the caller and outlives the server.

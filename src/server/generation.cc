@@ -63,19 +63,30 @@ ApiResult<Handles> SubmitAll(Engine& engine, std::vector<Request> requests,
 }
 
 ApiResult<Collected> CollectAll(Handles& handles, int n, const ServerOptions& options,
-                                RequestRecord& record) {
+                                RequestRecord& record, const ClientConnection& client) {
+  // A hung-up client is noticed within this long (one poll() each time).
+  constexpr auto kClientCheck = std::chrono::milliseconds(200);
   Collected collected;
   collected.choices.resize(handles.size() * n);
   const Clock::time_point deadline = Deadline(options);
+  Clock::time_point next_check = Clock::now();  // at the first event: it may be gone already
   for (size_t r = 0; r < handles.size(); ++r) {
     bool done = false;
     while (!done) {
-      std::optional<Event> event = handles[r]->Next(WaitMs(deadline, 1000));
-      if (!event) {
-        if (Clock::now() < deadline) continue;
+      std::optional<Event> event = handles[r]->Next(WaitMs(deadline, kClientCheck.count()));
+      if (const Clock::time_point now = Clock::now(); now >= next_check) {
+        next_check = now + kClientCheck;
+        if (client.HungUp()) {
+          CancelAll(handles);
+          return ClientClosedRequest();
+        }
+      }
+      // Past the deadline, even while events keep coming.
+      if (Clock::now() >= deadline) {
         CancelAll(handles);
         return RequestTimeout(options.request_timeout_seconds);
       }
+      if (!event) continue;
       record.Observe(*event);
       if (event->kind == Event::Kind::kError) {
         CancelAll(handles);
@@ -138,8 +149,9 @@ class Stream {
       return true;
     }
     std::optional<Event> event = handles_[current_]->Next(WaitMs(deadline_, keep_alive_ms_));
+    // Past the deadline, even while events keep coming.
+    if (Clock::now() >= deadline_) return Fail(RequestTimeout(timeout_seconds_), out);
     if (!event) {
-      if (Clock::now() >= deadline_) return Fail(RequestTimeout(timeout_seconds_), out);
       out += SseKeepAlive();
       return false;
     }

@@ -13,6 +13,7 @@
 
 #include "engine/engine.h"
 #include "server/api_error.h"
+#include "server/client_connection.h"
 #include "server/context.h"
 #include "server/request_record.h"
 
@@ -38,10 +39,11 @@ struct Collected {
   Usage usage;
 };
 
-// Waits for every event of every handle. An engine error or the request timeout cancels the
-// rest and becomes the ApiError.
+// Waits for every event of every handle. An engine error, the request timeout or the client
+// hanging up (`client`, checked every few hundred milliseconds) cancels the rest and becomes
+// the ApiError.
 ApiResult<Collected> CollectAll(Handles& handles, int n, const ServerOptions& options,
-                                RequestRecord& record);
+                                RequestRecord& record, const ClientConnection& client);
 
 // What one endpoint sends for the events of a stream; each call appends chunks to `out`.
 class StreamFormatter {

@@ -94,8 +94,13 @@ std::string Metrics::Render(const EngineStats* stats) const {
   Sample("snug_running_sequences", stats->running, out);
   Header("snug_slots", "gauge", "KV slots (sequences that can run at once).", out);
   Sample("snug_slots", stats->slots, out);
-  Header("snug_prompt_tokens_total", "counter", "Prompt tokens processed.", out);
+  Header("snug_prompt_tokens_total", "counter", "Prompt tokens prefilled.", out);
   Sample("snug_prompt_tokens_total", static_cast<double>(stats->prompt_tokens), out);
+  Header("snug_prompt_cached_tokens_total", "counter",
+         "Prompt tokens served from the prefix cache (not prefilled).", out);
+  Sample("snug_prompt_cached_tokens_total", static_cast<double>(stats->cached_prompt_tokens), out);
+  Header("snug_prefix_cache_hits_total", "counter", "Requests that reused a cached prefix.", out);
+  Sample("snug_prefix_cache_hits_total", static_cast<double>(stats->prefix_cache_hits), out);
   Header("snug_generated_tokens_total", "counter", "Tokens generated.", out);
   Sample("snug_generated_tokens_total", static_cast<double>(stats->generated_tokens), out);
   Header("snug_prefill_tokens_per_second", "gauge", "Recent prefill speed.", out);

@@ -8,8 +8,10 @@ namespace snug::tokenizer {
 Result<ChatFormat> ChatFormatFromName(std::string_view name) {
   if (name == "gemma3" || name == "gemma") return ChatFormat::kGemma3;
   if (name == "llama3" || name == "llama-3") return ChatFormat::kLlama3;
+  if (name == "gemma4") return ChatFormat::kGemma4;
+  if (name == "harmony" || name == "gpt-oss") return ChatFormat::kHarmony;
   return NotFound("tokenizer: unknown chat format '" + std::string(name) +
-                  "' (gemma3, llama3 are known)");
+                  "' (gemma3, llama3, gemma4, harmony are known)");
 }
 
 std::string_view ChatFormatName(ChatFormat format) {
@@ -18,9 +20,18 @@ std::string_view ChatFormatName(ChatFormat format) {
       return "gemma3";
     case ChatFormat::kLlama3:
       return "llama3";
+    case ChatFormat::kGemma4:
+      return "gemma4";
+    case ChatFormat::kHarmony:
+      return "harmony";
   }
   return "?";
 }
+
+Result<std::string> RenderGemma4(std::span<const ChatMessage> messages,
+                                 const ChatOptions& options);  // chat_format_gemma4.cc
+Result<std::string> RenderHarmony(std::span<const ChatMessage> messages,
+                                  const ChatOptions& options);  // chat_format_harmony.cc
 
 namespace {
 
@@ -126,6 +137,10 @@ Result<std::string> RenderChat(ChatFormat format, std::span<const ChatMessage> m
       return RenderGemma3(messages, options);
     case ChatFormat::kLlama3:
       return RenderLlama3(messages, options);
+    case ChatFormat::kGemma4:
+      return RenderGemma4(messages, options);
+    case ChatFormat::kHarmony:
+      return RenderHarmony(messages, options);
   }
   return Internal("tokenizer: unknown chat format");
 }
@@ -136,6 +151,10 @@ std::vector<std::string_view> StopTokenTexts(ChatFormat format) {
       return {"<end_of_turn>", "<eos>"};
     case ChatFormat::kLlama3:
       return {"<|eot_id|>", "<|eom_id|>", "<|end_of_text|>"};
+    case ChatFormat::kGemma4:
+      return {"<turn|>", "<eos>", "<|tool_response>"};
+    case ChatFormat::kHarmony:
+      return {"<|return|>", "<|call|>", "<|endoftext|>"};
   }
   return {};
 }

@@ -1,7 +1,9 @@
 // API test of `snug serve`: starts the real server on a tiny synthetic Gemma 3 model on a free
 // port and drives it with the official OpenAI client (npm `openai`) — chat (plain, streamed with
 // usage, n=2, stop, logprobs, seeded), completions with token-id prompts and echo — then raw
-// fetch for every row of design.md's error table, /metrics, and a graceful SIGTERM (exit 0).
+// fetch for every row of design.md's error table, /metrics, the prefix cache (cached_tokens),
+// clients that hang up, back-to-back requests on a second server with one slot and no queue,
+// and a graceful SIGTERM (exit 0).
 //   node api_test.mjs --snug PATH/snug --out DIR
 import assert from "node:assert/strict";
 import {execFileSync, spawn} from "node:child_process";
@@ -51,40 +53,45 @@ const freePort = () => new Promise((resolve, reject) => {
 // Unref'd: a pending timer must not keep the test alive after it is done.
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
-const port = await freePort();
-const base = `http://127.0.0.1:${port}`;
-const child = spawn(snug, ["serve", modelPath, "--port", String(port), "--ctx", String(CONTEXT),
-                           "--parallel", "2", "--max-queue", "1", "--batch-tokens", "64",
-                           "-t", "1", "--max-body-bytes", "65536"],
-                    {env: {...process.env, SNUG_API_KEY: KEY}, stdio: ["ignore", "inherit", "pipe"]});
-let serverLog = "";
-child.stderr.on("data", (data) => { serverLog += data; });
-let exitCode = null;
-const exited = new Promise((resolve) => child.on("exit", (code, signal) => {
-  exitCode = code ?? signal;
-  resolve();
-}));
+// Starts `snug serve` on the model with `extra` flags; resolves once /health says 200.
+async function startServer(extra) {
+  const port = await freePort();
+  const server = {base: `http://127.0.0.1:${port}`, log: "", exitCode: null};
+  server.child = spawn(snug, ["serve", modelPath, "--port", String(port), "--ctx", String(CONTEXT),
+                              "--batch-tokens", "64", "-t", "1", ...extra],
+                       {env: {...process.env, SNUG_API_KEY: KEY},
+                        stdio: ["ignore", "inherit", "pipe"]});
+  server.child.stderr.on("data", (data) => { server.log += data; });
+  server.exited = new Promise((resolve) => server.child.on("exit", (code, signal) => {
+    server.exitCode = code ?? signal;
+    resolve();
+  }));
+  // Ready: /health answers 200 (503 + Retry-After while loading), without a key.
+  const deadline = Date.now() + 30000;
+  while (Date.now() < deadline && server.exitCode === null) {
+    try {
+      const response = await fetch(`${server.base}/health`);
+      if (response.status === 200) return server;
+      if (response.status === 503) assert.ok(response.headers.get("retry-after"));
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  console.error(`FAIL: snug serve did not become ready (exit ${server.exitCode}):\n${server.log}`);
+  server.child.kill("SIGKILL");
+  process.exit(1);
+}
+
+const server = await startServer(["--parallel", "2", "--max-queue", "1",
+                                  "--max-body-bytes", "65536"]);
+const base = server.base;
 
 let failures = 0;
 const results = [];
-// Waits until the engine holds no sequence and no queued request (a slot is released one engine
-// step after its answer), so no check inherits another's load.
-async function idle() {
-  const deadline = Date.now() + 10000;
-  while (Date.now() < deadline) {
-    try {
-      const text = await (await fetch(`${base}/metrics`, {headers: {authorization: `Bearer ${KEY}`}})).text();
-      if (/^snug_running_sequences 0$/m.test(text) && /^snug_queue_depth 0$/m.test(text)) return;
-    } catch {
-      // server gone: the check itself will say so
-      return;
-    }
-    await sleep(20);
-  }
-}
-
+// No waiting for an idle engine between checks: a request's slot is free before its answer
+// arrives, so each check starts with every slot free (the back-to-back check proves it).
 async function check(name, body) {
-  await idle();
   const started = performance.now();
   try {
     await body();
@@ -93,27 +100,6 @@ async function check(name, body) {
     failures++;
     results.push({name, ok: false});
     console.error(`FAIL ${name}: ${error.stack ?? error}`);
-  }
-}
-
-// Ready: /health answers 200 (503 + Retry-After while loading), without a key.
-{
-  const deadline = Date.now() + 30000;
-  let ready = false;
-  while (!ready && Date.now() < deadline && exitCode === null) {
-    try {
-      const response = await fetch(`${base}/health`);
-      if (response.status === 200) ready = true;
-      else if (response.status === 503) assert.ok(response.headers.get("retry-after"));
-    } catch {
-      // not listening yet
-    }
-    if (!ready) await sleep(50);
-  }
-  if (!ready) {
-    console.error(`FAIL: snug serve did not become ready (exit ${exitCode}):\n${serverLog}`);
-    child.kill("SIGKILL");
-    process.exit(1);
   }
 }
 
@@ -254,10 +240,10 @@ await check("completions echo with logprobs scores the prompt", async () => {
 });
 
 // Raw fetch for every row of the error table.
-const post = (path, body, {key = KEY, raw = false} = {}) => fetch(`${base}${path}`, {
+const post = (path, body, {key = KEY, raw = false, signal} = {}) => fetch(`${base}${path}`, {
   method: "POST",
   headers: {"Content-Type": "application/json", ...(key ? {Authorization: `Bearer ${key}`} : {})},
-  body: raw ? body : JSON.stringify(body)});
+  body: raw ? body : JSON.stringify(body), signal});
 async function expectError(response, status, {type, code, param} = {}) {
   assert.equal(response.status, status);
   const body = await response.json();
@@ -367,27 +353,118 @@ await check("metrics: Prometheus text with requests, queue, tokens, latencies", 
   }
 });
 
+const metricValue = (text, name) => {
+  const match = text.match(new RegExp(`^${name} (\\S+)$`, "m"));
+  return match ? Number(match[1]) : NaN;
+};
+const metrics = async (target = base) =>
+  (await fetch(`${target}/metrics`, {headers: {Authorization: `Bearer ${KEY}`}})).text();
+
+await check("a repeated prompt is served from the prefix cache (cached_tokens, /metrics)", async () => {
+  const long = [{role: "system", content: "You answer questions about the sea. ".repeat(8)},
+                {role: "user", content: "Why is the sea salty?"}];
+  const before = await metrics();
+  const first = await client.chat.completions.create({model: MODEL, messages: long,
+                                                      max_tokens: 8, temperature: 0});
+  const second = await client.chat.completions.create({model: MODEL, messages: long,
+                                                       max_tokens: 8, temperature: 0});
+  // All but the last token (which must run to give logits); the first found at most the chat
+  // template's opening in the cache.
+  const cached = second.usage.prompt_tokens_details.cached_tokens;
+  assert.equal(cached, second.usage.prompt_tokens - 1);
+  assert.ok(first.usage.prompt_tokens_details.cached_tokens < cached);
+  assert.equal(second.choices[0].message.content, first.choices[0].message.content);
+  // Streamed usage says the same.
+  const stream = await client.chat.completions.create({
+    model: MODEL, messages: long, max_tokens: 8, temperature: 0, stream: true,
+    stream_options: {include_usage: true}});
+  let usage = null;
+  for await (const chunk of stream) if (chunk.usage) usage = chunk.usage;
+  assert.ok(usage.prompt_tokens_details.cached_tokens > 0);
+  const after = await metrics();
+  assert.ok(metricValue(after, "snug_prompt_cached_tokens_total") >=
+            metricValue(before, "snug_prompt_cached_tokens_total") + 2 * cached);
+  assert.ok(metricValue(after, "snug_prefix_cache_hits_total") >=
+            metricValue(before, "snug_prefix_cache_hits_total") + 2);
+});
+
+await check("a client gone before a non-streamed answer frees its sequence", async () => {
+  // The tiny model answers in milliseconds, so the server is frozen (SIGSTOP) while the client
+  // hangs up; resumed, it must notice the closed socket and cancel instead of finishing.
+  const controller = new AbortController();
+  const pending = post("/v1/completions", {model: MODEL, prompt: [2, 40, 41],
+                                           max_tokens: CONTEXT - 3, temperature: 0},
+                       {signal: controller.signal});
+  await sleep(5);  // the request is on its way
+  server.child.kill("SIGSTOP");
+  controller.abort();
+  await assert.rejects(pending);
+  await sleep(300);  // longer than the server's 200 ms between checks of the socket
+  server.child.kill("SIGCONT");
+  // Cancelled within a few hundred milliseconds, long before 200 tokens could be generated.
+  const deadline = Date.now() + 3000;
+  let text = "";
+  while (Date.now() < deadline) {
+    text = await metrics();
+    if (/^snug_running_sequences 0$/m.test(text) && /status="499"/.test(text)) break;
+    await sleep(20);
+  }
+  assert.match(text, /^snug_running_sequences 0$/m);
+  assert.match(text, /snug_requests_total\{route="\/v1\/completions",status="499"\} 1/);
+});
+
+await check("back-to-back requests on --parallel 1 --max-queue 0 never get a 429", async () => {
+  const single = await startServer(["--parallel", "1", "--max-queue", "0"]);
+  try {
+    const singleClient = new OpenAI({baseURL: `${single.base}/v1`, apiKey: KEY, maxRetries: 0});
+    for (let i = 0; i < 12; i++) {
+      const prompt = [2, 40 + i, 41, 42];
+      if (i % 2 === 0) {
+        const result = await singleClient.completions.create({model: MODEL, prompt, max_tokens: 3,
+                                                              temperature: 0});
+        assert.equal(result.choices.length, 1);
+      } else {
+        const stream = await singleClient.chat.completions.create({
+          model: MODEL, messages, max_tokens: 3, temperature: 0, stream: true});
+        for await (const chunk of stream) assert.ok(chunk);
+      }
+    }
+    // And it does refuse while the slot really is taken (a stream that has begun).
+    const busy = await singleClient.completions.create({model: MODEL, prompt: [2, 40, 41],
+                                                        max_tokens: CONTEXT - 3, temperature: 0,
+                                                        stream: true});
+    const iterator = busy[Symbol.asyncIterator]();
+    await iterator.next();
+    await assert.rejects(singleClient.completions.create({model: MODEL, prompt: [2, 41],
+                                                          max_tokens: 3}),
+                         (e) => e instanceof OpenAI.RateLimitError);
+    while (!(await iterator.next()).done) { /* to its end */ }
+  } finally {
+    single.child.kill("SIGKILL");
+  }
+});
+
 // Graceful shutdown: SIGTERM while a stream runs; the process exits 0.
 await check("SIGTERM drains and exits 0", async () => {
   const stream = await client.chat.completions.create({model: MODEL, messages, max_tokens: 100,
                                                        stream: true});
   const iterator = stream[Symbol.asyncIterator]();
   await iterator.next();
-  child.kill("SIGTERM");
+  server.child.kill("SIGTERM");
   try {
     while (!(await iterator.next()).done) { /* drain */ }
   } catch {
     // cut when the grace period ends: acceptable
   }
-  await Promise.race([exited, sleep(20000)]);
-  assert.equal(exitCode, 0, `exit ${exitCode}`);
-  assert.match(serverLog, /SIGTERM/);
+  await Promise.race([server.exited, sleep(20000)]);
+  assert.equal(server.exitCode, 0, `exit ${server.exitCode}`);
+  assert.match(server.log, /SIGTERM/);
 });
 
-if (exitCode === null) child.kill("SIGKILL");
+if (server.exitCode === null) server.child.kill("SIGKILL");
 for (const result of results) console.log(JSON.stringify(result));
 if (failures > 0) {
-  console.error(`${failures} failure(s); server log:\n${serverLog.slice(-4000)}`);
+  console.error(`${failures} failure(s); server log:\n${server.log.slice(-4000)}`);
   process.exit(1);
 }
 console.log(`PASS api (${results.length} checks)`);

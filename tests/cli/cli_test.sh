@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end checks of the snug binary: make-model, inspect (text and JSON) on every tiny
-# preset, precise errors (not crashes) on corrupted copies, and run on a tiny model.
+# preset, precise errors (not crashes) on corrupted copies, run on a tiny model, serve's memory
+# plan at start-up (refusal, and the plan `snug plan` predicts), and a quick bench.
 #   tests/cli/cli_test.sh PATH/TO/snug WORKDIR
 set -uo pipefail
 snug=$1
@@ -56,5 +57,64 @@ b=$("$snug" run "$model" --tokens 1,2,3,4 --json --temperature 0 -n 8 2>/dev/nul
 "$snug" run "$model" "hello" --raw -n 4 --seed 3 >/dev/null 2>&1 || fail "run --raw"
 "$snug" run --bogus-flag >/dev/null 2>&1
 [ $? -eq 2 ] || fail "a usage error did not exit 2"
+
+# serve plans memory before it loads anything: a budget that cannot hold one sequence of
+# --min-ctx is refused (exit 1) with the plan and what would fit (here: the default 76 HTTP
+# connections × 2 MiB bodies take 456 MiB; smaller bodies would fit).
+model="$work/gemma3-tiny.gguf"
+out=$("$snug" serve "$model" --port 0 --memory 300MiB 2>&1)
+status=$?
+[ "$status" -eq 1 ] || fail "serve in 300 MiB exited $status (want 1): $out"
+for word in "refusing to start" "memory plan for" "does not fit" "what would fit" "--memory " \
+            "--max-body-bytes" "which settings fit"; do
+  case "$out" in *"$word"*) ;; *) fail "serve refusal lacks '$word': $out" ;; esac
+done
+
+# When it fits, serve runs the plan's context and sequences, logs the plan in one line, and
+# `snug plan` with the same flags predicts it exactly.
+flags=(--memory 256MiB --ctx 2048 --max-queue 4 --max-body-bytes 65536 -t 1)
+expected=$("$snug" plan "$model" "${flags[@]}" --json | python3 -c '
+import json, sys
+p = json.load(sys.stdin)
+print(p["sequences"], p["context_tokens"], p["total_bytes"])') || fail "plan --json"
+"$snug" serve "$model" --port 0 "${flags[@]}" 2>"$work/serve.log" &
+serve_pid=$!
+port=""
+for _ in $(seq 100); do
+  port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$work/serve.log")
+  [ -n "$port" ] && curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+  sleep 0.1
+done
+plan_line=$(grep "serve: plan: " "$work/serve.log")
+set -- $expected
+case "$plan_line" in *"plan: $1 × $2 tokens, total "*"($3 B)"*) ;;
+  *) fail "serve's plan '$plan_line' is not snug plan's ($expected)" ;; esac
+models=$(curl -sf "http://127.0.0.1:$port/v1/models") || fail "GET /v1/models"
+case "$models" in *"\"context_length\":$2,"*) ;; *) fail "/v1/models: $models (want $2)" ;; esac
+metrics=$(curl -sf "http://127.0.0.1:$port/metrics") || fail "GET /metrics"
+case "$metrics" in *"snug_slots $1"*) ;; *) fail "/metrics does not show $1 slots" ;; esac
+kill -TERM "$serve_pid"
+wait "$serve_pid" || fail "serve did not exit 0 on SIGTERM: $(tail -5 "$work/serve.log")"
+
+# bench: escalating prompts up to the context (the last one capped at 1024 - 8), a round of
+# concurrent requests, and a SAFE verdict (peak RSS within the plan within the budget).
+out=$("$snug" bench "$model" --ctx 1024 --lengths 50,500,2000 -n 8 --rounds 1 -t 1 --json) ||
+  fail "bench exited $?: $out"
+echo "$out" | python3 -c '
+import json, sys
+b = json.load(sys.stdin)
+runs = b["runs"]
+assert [r["prompt_tokens"] for r in runs] == [50, 500, 1016, 500], runs
+assert runs[-1]["requests"] == b["plan"]["sequences"], runs[-1]
+for r in runs:
+    assert "error" not in r, r
+    assert r["completion_tokens"] >= r["requests"], r
+    assert r["ttft_ms"] > 0 and r["prefill_tokens_per_second"] > 0, r
+    assert 0 < r["peak_rss_bytes"] <= b["peak_rss_bytes"], r
+assert b["safe"] and b["verdict"].startswith("SAFE: peak "), b["verdict"]
+assert b["peak_rss_bytes"] <= b["plan_bytes"] <= b["budget_bytes"], b
+' || fail "bench --json: $out"
+"$snug" bench "$model" --memory 40MiB -n 8 >/dev/null 2>&1
+[ $? -eq 1 ] || fail "bench in 40 MiB did not refuse (exit 1)"
 
 if [ "$failures" -eq 0 ]; then echo "PASS cli"; else echo "$failures failure(s)"; exit 1; fi

@@ -4,178 +4,19 @@
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <random>
 #include <thread>
 
-#include "base/thread_pool.h"
 #include "engine/generate.h"
-#include "engine/loaded_model.h"
-#include "engine/stop.h"
-#include "synth/generator.h"
+#include "engine_test_util.h"
 
 namespace snug {
 namespace {
 
-constexpr int kContext = 160;
-constexpr int kModelBatch = 64;
-
-// Delegates to a real model; a test can slow each step down or make it throw.
-class ControlledModel : public Model {
- public:
-  explicit ControlledModel(std::unique_ptr<Model> inner) : inner_(std::move(inner)) {
-    spec_ = inner_->spec();
-  }
-  size_t activation_bytes() const override { return inner_->activation_bytes(); }
-  void Forward(const Batch& batch, KvCache& kv, float* logits) override {
-    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
-    if (fail) throw std::bad_alloc();
-    inner_->Forward(batch, kv, logits);
-  }
-  std::atomic<int> delay_ms{0};
-  std::atomic<bool> fail{false};
-
- private:
-  std::unique_ptr<Model> inner_;
-};
-
-const std::string& ModelPath() {
-  static const std::string path = [] {
-    auto config = synth::FindPreset("gemma3-tiny");
-    CHECK(config.ok()) << config.status().ToString();
-    const synth::ModelPlan plan = synth::PlanModel(
-        *config, synth::BuiltinVocabulary(config->architecture), {.main = DType::kF32});
-    // Per process: ctest runs these tests as parallel processes, and rewriting a file another
-    // process has mapped would pull its pages away (SIGBUS).
-    const std::string file =
-        ::testing::TempDir() + "/engine-gemma3-tiny-" + std::to_string(getpid()) + ".gguf";
-    const Status written = synth::WriteModel(plan, /*seed=*/1234, file, 2);
-    CHECK(written.ok()) << written.ToString();
-    return file;
-  }();
-  return path;
-}
-
-ThreadPool& Pool() {
-  // Outlives every engine (the models keep a reference). One thread: no spinning workers, so
-  // the suite stays quick on a loaded 2-core CI machine.
-  static ThreadPool pool(1);
-  return pool;
-}
-
-// Generate() runs on the test thread while engines run theirs: a pool must not be shared.
-ThreadPool& ReferencePool() {
-  static ThreadPool pool(1);
-  return pool;
-}
-
-LoadedModel Load(ThreadPool& pool = Pool()) {
-  auto loaded = LoadModelFile(ModelPath(), {.batch_tokens = kModelBatch}, pool);
-  CHECK(loaded.ok()) << loaded.status().ToString();
-  return std::move(*loaded);
-}
-
-// Starts an engine whose model the test controls (`control` stays valid while it runs).
-std::unique_ptr<Engine> Start(const EngineOptions& options, ControlledModel** control = nullptr) {
-  LoadedModel loaded = Load();
-  auto model = std::make_unique<ControlledModel>(std::move(loaded.model));
-  if (control != nullptr) *control = model.get();
-  loaded.model = std::move(model);
-  auto engine = StartEngine(std::move(loaded), options);
-  CHECK(engine.ok()) << engine.status().ToString();
-  return std::move(*engine);
-}
-
-std::vector<int32_t> RandomTokens(int count, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> pick(3, 200);
-  std::vector<int32_t> tokens(count);
-  for (int32_t& token : tokens) token = pick(rng);
-  return tokens;
-}
-
-struct Reference {
-  std::vector<int32_t> tokens;
-  FinishReason finish;
-};
-
-Reference Generated(const std::vector<int32_t>& prompt, int max_tokens,
-                    SamplingParams sampling = {.temperature = 0}) {
-  static LoadedModel loaded = Load(ReferencePool());
-  auto kv = KvCache::Create(loaded.model->spec().KvLayers(),
-                            {.slots = 1, .context_tokens = kContext, .batch_tokens = kModelBatch});
-  CHECK(kv.ok());
-  GenerateRequest request{.prompt = prompt,
-                          .max_tokens = max_tokens,
-                          .sampling = sampling,
-                          .stop_tokens = EndOfGenerationTokens(loaded.tokenizer),
-                          .batch_tokens = kModelBatch};
-  Reference reference;
-  auto result = Generate(*loaded.model, **kv, 0, request, [&](const TokenEvent& event) {
-    reference.tokens.push_back(event.token);
-    return true;
-  });
-  CHECK(result.ok()) << result.status().ToString();
-  reference.finish = result->finish;
-  return reference;
-}
-
-struct Outcome {
-  std::vector<std::vector<int32_t>> tokens;  // per choice
-  std::vector<std::string> text;
-  std::vector<std::optional<FinishReason>> finish;
-  std::vector<Event> echoes;
-  std::optional<Status> error;
-  std::optional<Event> done;
-  int prefill_events = 0;
-};
-
-// Reads events until kDone; every event must arrive within 10 s.
-Outcome Collect(RequestHandle& handle, int n = 1) {
-  Outcome outcome;
-  outcome.tokens.resize(n);
-  outcome.text.resize(n);
-  outcome.finish.resize(n);
-  while (std::optional<Event> event = handle.Next(10000)) {
-    EXPECT_FALSE(outcome.done.has_value()) << "an event after kDone";
-    switch (event->kind) {
-      case Event::Kind::kDelta:
-        EXPECT_FALSE(outcome.finish[event->choice].has_value()) << "a delta after kFinish";
-        if (event->echo) {
-          outcome.echoes.push_back(*event);
-          break;
-        }
-        outcome.tokens[event->choice].insert(outcome.tokens[event->choice].end(),
-                                             event->tokens.begin(), event->tokens.end());
-        outcome.text[event->choice] += event->text;
-        break;
-      case Event::Kind::kFinish:
-        outcome.finish[event->choice] = event->finish;
-        break;
-      case Event::Kind::kError:
-        outcome.error = event->error;
-        break;
-      case Event::Kind::kDone:
-        outcome.done = *event;
-        break;
-      case Event::Kind::kPrefillProgress:
-        ++outcome.prefill_events;
-        break;
-    }
-  }
-  EXPECT_TRUE(outcome.done.has_value()) << "no kDone within 10 s";
-  return outcome;
-}
-
-std::unique_ptr<RequestHandle> MustSubmit(Engine& engine, Request request) {
-  auto handle = engine.Submit(std::move(request));
-  CHECK(handle.ok()) << handle.status().ToString();
-  return std::move(*handle);
-}
+using namespace snug::testing;  // NOLINT: the helpers of engine_test_util.h
 
 // Waits until the handle has delivered its first generated token (the request is decoding).
 Event FirstDelta(RequestHandle& handle) {
@@ -186,7 +27,7 @@ Event FirstDelta(RequestHandle& handle) {
   return {};
 }
 
-// Slots are handed back at the end of the step that sent kDone; wait for that.
+// A dropped handle is noticed at the loop's next step; wait for that.
 int RunningAfterSettling(const Engine& engine) {
   for (int i = 0; i < 200 && engine.Stats().running != 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -194,12 +35,12 @@ int RunningAfterSettling(const Engine& engine) {
   return engine.Stats().running;
 }
 
-Request Greedy(std::vector<int32_t> prompt, int max_tokens) {
-  Request request;
-  request.prompt = std::move(prompt);
-  request.max_tokens = max_tokens;
-  request.sampling.temperature = 0;
-  return request;
+// Rates are published at the end of the step that sent kDone; wait for that.
+double DecodeRateAfterSettling(const Engine& engine) {
+  for (int i = 0; i < 100 && engine.Stats().decode_tokens_per_second == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return engine.Stats().decode_tokens_per_second;
 }
 
 TEST(EngineTest, GreedyAloneEqualsGenerate) {
@@ -214,13 +55,13 @@ TEST(EngineTest, GreedyAloneEqualsGenerate) {
   EXPECT_EQ(outcome.done->prompt_tokens, 21);
   EXPECT_EQ(outcome.done->completion_tokens, static_cast<int>(reference.tokens.size()));
   EXPECT_EQ(outcome.prefill_events, 1);         // 21 tokens fit one chunk of 32
-  EXPECT_EQ(RunningAfterSettling(*engine), 0);  // totals are published with the slots
+  EXPECT_EQ(engine->Stats().running, 0);  // the slot is free before kDone, totals published
   EXPECT_EQ(engine->Stats().generated_tokens, static_cast<int64_t>(reference.tokens.size()));
   const EngineStats stats = engine->Stats();
   EXPECT_EQ(stats.prompt_tokens, 21);
   EXPECT_EQ(stats.slots, 2);
   EXPECT_GT(stats.kv_bytes, 0);
-  EXPECT_GT(stats.decode_tokens_per_second, 0);  // the last window, flushed on going idle
+  EXPECT_GT(DecodeRateAfterSettling(*engine), 0);  // the last window, flushed on going idle
   EXPECT_TRUE(stats.healthy);
 }
 
@@ -246,7 +87,7 @@ TEST(EngineTest, GreedyBatchedWithChunkedPrefillEqualsGenerate) {
       EXPECT_GE(outcome.prefill_events, 4);  // ≥ 100 / 32 chunks
     }
   }
-  EXPECT_EQ(RunningAfterSettling(*engine), 0);
+  EXPECT_EQ(engine->Stats().running, 0);
 }
 
 // n = 2 prefills once and copies the KV; at 60 tokens the sliding rings (16 + 32 rows) have
@@ -262,7 +103,7 @@ TEST(EngineTest, GreedyChoicesShareThePromptAndEqualGenerate) {
   EXPECT_EQ(outcome.tokens[0], reference.tokens);
   EXPECT_EQ(outcome.tokens[1], reference.tokens);
   EXPECT_EQ(outcome.done->completion_tokens, 2 * static_cast<int>(reference.tokens.size()));
-  EXPECT_EQ(RunningAfterSettling(*engine), 0);
+  EXPECT_EQ(engine->Stats().running, 0);
   EXPECT_EQ(engine->Stats().prompt_tokens, 60);  // prefilled once
 }
 
@@ -325,7 +166,7 @@ TEST(EngineTest, CancelFreesTheSlotForTheQueueAndAFullQueueRefuses) {
   control->delay_ms = 0;
   const Outcome outcome = Collect(*queued);
   EXPECT_EQ(outcome.tokens[0], Generated(prompt, 12).tokens);
-  EXPECT_EQ(RunningAfterSettling(*engine), 0);
+  EXPECT_EQ(engine->Stats().running, 0);
   EXPECT_EQ(engine->Stats().waiting, 0);
 
   // Dropping a handle (the client went away) cancels too.
@@ -334,6 +175,27 @@ TEST(EngineTest, CancelFreesTheSlotForTheQueueAndAFullQueueRefuses) {
   FirstDelta(*dropped);
   dropped.reset();
   EXPECT_EQ(RunningAfterSettling(*engine), 0);
+}
+
+// A slot is free before the kDone that ends its request, so a client that sends its next
+// request the moment it has its answer never finds the slot taken: with one slot and no queue
+// (and with one queue place), back-to-back requests are never refused.
+TEST(EngineTest, BackToBackRequestsNeverFindTheSlotTaken) {
+  for (int max_queue : {0, 1}) {
+    auto engine = Start({.parallel = 1, .context_tokens = kContext, .batch_tokens = 32,
+                         .max_queue = max_queue});
+    for (int i = 0; i < 40; ++i) {
+      Request request = Greedy(RandomTokens(6, 100 + i), 3);
+      request.n = 1;
+      auto handle = engine->Submit(std::move(request));
+      ASSERT_TRUE(handle.ok()) << "request " << i << " with max_queue " << max_queue << ": "
+                               << handle.status().ToString();
+      const Outcome outcome = Collect(**handle);
+      EXPECT_FALSE(outcome.error.has_value());
+      EXPECT_EQ(engine->Stats().running, 0) << "request " << i;
+      EXPECT_EQ(engine->Stats().waiting, 0) << "request " << i;
+    }
+  }
 }
 
 TEST(EngineTest, RefusesInvalidRequests) {
@@ -357,7 +219,8 @@ TEST(EngineTest, RefusesInvalidRequests) {
             "tokens");
 }
 
-// Echoed prompt logprobs equal the log-softmax of PromptLogits at the previous position.
+// Echoed prompt logprobs equal the log-softmax of ScorePrompt's logits at the previous position
+// (scored in chunks of 5, so chunk boundaries are crossed).
 TEST(EngineTest, EchoPromptLogprobsMatchPromptLogits) {
   auto engine = Start({.parallel = 2, .context_tokens = kContext, .batch_tokens = 32});
   const std::vector<int32_t> prompt = RandomTokens(12, 12);
@@ -377,10 +240,15 @@ TEST(EngineTest, EchoPromptLogprobsMatchPromptLogits) {
   auto kv = KvCache::Create(loaded.model->spec().KvLayers(),
                             {.slots = 1, .context_tokens = kContext, .batch_tokens = 32});
   ASSERT_TRUE(kv.ok());
-  auto logits = PromptLogits(*loaded.model, **kv, 0, prompt, 32);
-  ASSERT_TRUE(logits.ok());
+  std::vector<float> logits(prompt.size() * vocab);  // [prompt, vocab]
+  const Status scored = ScorePrompt(*loaded.model, **kv, 0, prompt, 5,
+                                    [&](int first, std::span<const float> chunk) {
+                                      std::copy(chunk.begin(), chunk.end(),
+                                                logits.begin() + first * vocab);
+                                    });
+  ASSERT_TRUE(scored.ok()) << scored.ToString();
   for (size_t i = 1; i < prompt.size(); ++i) {
-    const std::span<const float> row(logits->data() + (i - 1) * vocab, vocab);
+    const std::span<const float> row(logits.data() + (i - 1) * vocab, vocab);
     EXPECT_NEAR(echo.logprobs[i], Logprob(row, prompt[i]), 1e-3) << i;
     ASSERT_EQ(echo.top_logprobs[i].size(), 2u);
   }

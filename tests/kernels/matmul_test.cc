@@ -14,6 +14,7 @@
 
 #include "base/thread_pool.h"
 #include "kernels/kernels.h"
+#include "kernels/matmul_internal.h"
 #include "kernels/targets.h"
 #include "tensor/blocks.h"
 #include "tensor/fp16.h"
@@ -84,9 +85,10 @@ std::vector<uint8_t> RandomWeights(DType type, int64_t rows, int64_t cols, std::
   return bytes;
 }
 
-// Magnitude the kernel folds out of each value of a block and adds back through the activation
-// sums (Q4_0's −8·d, Q4_1's m, the K types' mins, MXFP4's −6·2^(e−127) in the x86 byte kernel):
-// partial sums can exceed Σ|w·x| by it.
+// Magnitude the kernel folds out of each value of a block and adds back in f32 through the
+// activation sums (Q4_0's −8·d, Q4_1's m, the K types' mins in the generic kernels): partial
+// sums can exceed Σ|w·x| by it. The x86 byte kernels take their offsets (Q4_0's 8, MXFP4's 12,
+// Q8_0's 128) out of exact int32 block sums, which adds no rounding, so MXFP4 and Q8_0 have none.
 double FoldedOffset(DType type, const uint8_t* block) {
   uint16_t first, second;
   std::memcpy(&first, block, 2);
@@ -98,7 +100,6 @@ double FoldedOffset(DType type, const uint8_t* block) {
     case DType::kQ5_1: return std::fabs(F16ToF32(second));
     case DType::kQ4_K:
     case DType::kQ5_K: return 63.0 * std::fabs(F16ToF32(second));
-    case DType::kMXFP4: return 12.0 * std::ldexp(1.0, block[0] - 128);
     default: return 0.0;
   }
 }
@@ -250,6 +251,35 @@ INSTANTIATE_TEST_SUITE_P(AllWeightTypes, MatMulTest,
                          [](const testing::TestParamInfo<DType>& info) {
                            return std::string(Name(info.param));
                          });
+
+// The x86 kernels' activation order (matmul_internal.h) is a permutation of each row, keeps
+// 16-value halves whole, puts the pairs (k, k + 4) of a whole span side by side, and leaves the
+// blocks after the last whole span in place.
+TEST(Q8IndexTest, PermutesEachRowByHalvesOfBlockPairs) {
+  for (int64_t cols : {32, 96, 256, 32 * 45, 2048}) {
+    SCOPED_TRACE(cols);
+    std::vector<int> hits(static_cast<size_t>(cols), 0);
+    for (int64_t c = 0; c < cols; ++c) {
+      const int64_t i = internal::Q8Index(c, cols);
+      ASSERT_GE(i, 0);
+      ASSERT_LT(i, cols);
+      ++hits[static_cast<size_t>(i)];
+      if (c % 16 != 0) {
+        EXPECT_EQ(i, internal::Q8Index(c - 1, cols) + 1);
+      }
+      if (c >= cols / 256 * 256) {
+        EXPECT_EQ(i, c);
+      }
+    }
+    for (int hit : hits) ASSERT_EQ(hit, 1);
+  }
+  // Span 0: block 1's values 0..15 at 64, block 5's 0..15 at 80, block 1's 16..31 at 96.
+  EXPECT_EQ(internal::Q8Index(32, 256), 64);
+  EXPECT_EQ(internal::Q8Index(5 * 32, 256), 80);
+  EXPECT_EQ(internal::Q8Index(32 + 16, 256), 96);
+  EXPECT_EQ(internal::Q8Index(5 * 32 + 16, 256), 112);
+  EXPECT_EQ(internal::Q8Index(256 + 4 * 32, 512), 256 + 16);
+}
 
 TEST(MatMulDeathTest, RefusesActivationTypesAsWeights) {
   const std::vector<uint8_t> bytes(sizeof(BlockQ8_K));

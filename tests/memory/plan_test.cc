@@ -100,7 +100,6 @@ struct Expected {
   const Shape& shape;
   const ModelFacts& facts;
   const PlanOptions& options;
-  int64_t budget;
 
   int64_t Kv(int context, int sequences) const {
     const int ring = std::min(context, shape.window + options.batch_tokens);
@@ -126,16 +125,11 @@ struct Expected {
            (t.tokens * 160 + t.text_bytes * 2 + t.merges * 72) +
            options.http_connections * options.max_body_bytes * 3 + (64 << 20);
   }
-  int64_t PrefixCache() const {
-    const int64_t spare = budget - facts.weight_bytes - Activations() - FixedOverheads();
-    return std::max<int64_t>(0, static_cast<int64_t>(spare * 0.10));
-  }
   int64_t Total(int context, int sequences) const {
     const int64_t requests = sequences * (context * 8ll + shape.vocab * 8ll) +
                              options.max_queue * static_cast<int64_t>(context) * 4;
     return facts.weight_bytes + Kv(context, sequences) + Activations() +
-           sequences * static_cast<int64_t>(shape.vocab) * 4 + PrefixCache() + FixedOverheads() +
-           requests;
+           sequences * static_cast<int64_t>(shape.vocab) * 4 + FixedOverheads() + requests;
   }
 };
 
@@ -146,12 +140,12 @@ Budget Memory(int64_t bytes) { return {.bytes = bytes, .base_bytes = bytes, .sou
 MemoryPlan CheckPlan(const Shape& shape, const ModelFacts& facts, const PlanOptions& options,
                      int64_t budget) {
   const MemoryPlan plan = Plan(facts, options, Memory(budget));
-  const Expected expected{shape, facts, options, budget};
+  const Expected expected{shape, facts, options};
   EXPECT_EQ(plan.max_context_tokens, shape.max_context);
   EXPECT_EQ(plan.kv_bytes, expected.Kv(plan.context_tokens, plan.sequences));
   EXPECT_EQ(plan.activations.total(), expected.Activations());
   EXPECT_EQ(plan.logits_bytes, plan.sequences * static_cast<int64_t>(shape.vocab) * 4);
-  EXPECT_EQ(plan.prefix_cache_bytes, expected.PrefixCache());
+  EXPECT_EQ(plan.prefix_cache_bytes, 0);  // cached prefixes live in idle KV slots
   EXPECT_EQ(plan.total_bytes, expected.Total(plan.context_tokens, plan.sequences));
   EXPECT_EQ(plan.headroom_bytes, budget - plan.total_bytes);
   EXPECT_EQ(plan.kv_bytes_per_token,
@@ -198,11 +192,12 @@ TEST(PlanRealShapesTest, Gemma3_1bQ4_0) {
 
 TEST(PlanRealShapesTest, Gemma4_12bQ4_0) {
   const ModelFacts facts = RealShapeFacts("gemma4-12b", {.main = DType::kQ4_0});
-  // 16 GiB: one sequence of the full 262144 tokens (16 KiB per token on the 8 full layers).
+  // 16 GiB: two sequences of the full 262144 tokens (16 KiB per token on the 8 full layers,
+  // 4 GiB each, and 480 MiB of rings).
   MemoryPlan plan = CheckPlan(kGemma4_12b, facts, Options({}, {}, KvType::kF16), 16 * kGiB);
   EXPECT_TRUE(plan.fits);
   EXPECT_EQ(plan.context_tokens, 262144);
-  EXPECT_EQ(plan.sequences, 1);
+  EXPECT_EQ(plan.sequences, 2);
   EXPECT_EQ(plan.kv_bytes_per_token, 16 * kKiB);
   // Sliding rings: 40 layers × (1024 + 512) rows × 8 KiB (K and V of 8 heads × 256, f16).
   EXPECT_EQ(plan.kv_ring_bytes_per_sequence, 40ll * 1536 * 8 * kKiB);
@@ -262,7 +257,7 @@ TEST(PlanRealShapesTest, RefusesWhenOneMinimumSequenceDoesNotFitAndSaysWhatWould
   if (suggestions.find("--parallel 1") != std::string::npos) {
     EXPECT_TRUE(Plan(facts, Options({}, 1, KvType::kF16), Memory(budget)).fits);
   }
-  // The memory suggested fits (its default prefix cache grows with it).
+  // The memory suggested fits, and 2 MiB less does not.
   const std::string& more = plan.suggestions.back();
   const size_t flag = more.find("--memory ");
   ASSERT_NE(flag, std::string::npos) << more;
@@ -271,6 +266,33 @@ TEST(PlanRealShapesTest, RefusesWhenOneMinimumSequenceDoesNotFitAndSaysWhatWould
   ASSERT_TRUE(suggested.ok()) << more;
   EXPECT_TRUE(Plan(facts, Options({}, 2, KvType::kF16), Memory(*suggested)).fits) << more;
   EXPECT_FALSE(Plan(facts, Options({}, 2, KvType::kF16), Memory(*suggested - 2 * kMiB)).fits);
+}
+
+TEST(PlanRealShapesTest, SuggestsTheLargestRequestBodyThatFits) {
+  const ModelFacts facts = RealShapeFacts("gemma3-1b", {.main = DType::kQ4_0});
+  // A server with 76 connections of 8 MiB bodies: 1.8 GiB of HTTP buffers do not fit in the
+  // weights + 600 MiB; smaller bodies do.
+  PlanOptions options = Options({}, {}, KvType::kF16);
+  options.http_connections = 76;
+  options.max_body_bytes = 8 * kMiB;
+  const int64_t budget = facts.weight_bytes + 600 * kMiB;
+  const MemoryPlan plan = CheckPlan(kGemma3_1b, facts, options, budget);
+  ASSERT_FALSE(plan.fits);
+  std::string suggestion;
+  for (const std::string& s : plan.suggestions) {
+    if (s.find("--max-body-bytes") != std::string::npos) suggestion = s;
+  }
+  ASSERT_FALSE(suggestion.empty()) << plan.verdict;
+  const size_t at = suggestion.find("--max-body-bytes ") + 17;
+  const int64_t body = std::stoll(suggestion.substr(at, suggestion.find(' ', at) - at));
+  const auto fits = [&](int64_t bytes) {
+    PlanOptions smaller = options;
+    smaller.max_body_bytes = bytes;
+    return Plan(facts, smaller, Memory(budget)).fits;
+  };
+  EXPECT_EQ(body % kKiB, 0);
+  EXPECT_TRUE(fits(body)) << suggestion;
+  EXPECT_FALSE(fits(body + kKiB)) << suggestion;
 }
 
 TEST(PlanRealShapesTest, AlternativesAgreeWithThePlan) {

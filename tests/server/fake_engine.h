@@ -160,6 +160,8 @@ class FakeEngine : public Engine {
     stats.running = 1;
     stats.waiting = 2;
     stats.kv_bytes = 12345;
+    stats.cached_prompt_tokens = 300;
+    stats.prefix_cache_hits = 7;
     return stats;
   }
   void Shutdown(int) override {}

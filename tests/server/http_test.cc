@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -289,6 +294,66 @@ TEST_F(ServerTest, ClientGoneMidStreamCancelsTheRequest) {
   EXPECT_EQ(engine_.cancels.load(), 1);
 }
 
+// Not streaming, nothing is written until the answer is complete, so a hang-up is noticed on
+// the socket itself: the request is cancelled within a few hundred milliseconds.
+TEST_F(ServerTest, ClientGoneBeforeANonStreamedAnswerCancelsTheRequest) {
+  Start();
+  engine_.endless = true;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port_));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const std::string body = Chat().dump();
+  const std::string request = "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                              "Content-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  ASSERT_EQ(send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  const auto submitted = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (engine_.requests().empty() && std::chrono::steady_clock::now() < submitted) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(engine_.requests().size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(engine_.cancels.load(), 0) << "cancelled while the client still waited";
+  close(fd);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (engine_.cancels.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(engine_.cancels.load(), 1);
+  // The request is counted as 499, as a stream cut short is.
+  const auto counted = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::string metrics;
+  while (std::chrono::steady_clock::now() < counted) {
+    metrics = Client().Get("/metrics")->body;
+    if (metrics.find("status=\"499\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(metrics.find("snug_requests_total{route=\"/v1/chat/completions\",status=\"499\"} 1"),
+            std::string::npos)
+      << metrics;
+}
+
+// A client that waits is not taken for gone: a generation that never ends runs until
+// --request-timeout (which holds even while tokens keep coming), streamed or not.
+TEST_F(ServerTest, AnEndlessGenerationRunsUntilTheRequestTimeout) {
+  ServerOptions options;
+  options.request_timeout_seconds = 1;
+  Start(options);
+  engine_.endless = true;
+  json error = ExpectError(Post("/v1/chat/completions", Chat()), 504, "");
+  EXPECT_EQ(error["code"], "timeout");
+  EXPECT_EQ(engine_.cancels.load(), 1);
+  auto stream = Post("/v1/chat/completions", Chat({{"stream", true}}));
+  ASSERT_TRUE(stream);
+  EXPECT_NE(stream->body.find("\"code\":\"timeout\""), std::string::npos);
+  EXPECT_EQ(stream->body.substr(stream->body.size() - 14), "data: [DONE]\n\n");
+  EXPECT_EQ(engine_.cancels.load(), 2);
+}
+
 TEST_F(ServerTest, ErrorTable) {
   ServerOptions options;
   options.max_body_bytes = 4096;
@@ -462,6 +527,8 @@ TEST_F(ServerTest, MetricsCountRequestsAndShowTheEngine) {
   EXPECT_NE(text.find("snug_queue_depth 2"), std::string::npos);
   EXPECT_NE(text.find("snug_running_sequences 1"), std::string::npos);
   EXPECT_NE(text.find("snug_kv_cache_bytes 12345"), std::string::npos);
+  EXPECT_NE(text.find("snug_prompt_cached_tokens_total 300"), std::string::npos);
+  EXPECT_NE(text.find("snug_prefix_cache_hits_total 7"), std::string::npos);
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 // K types need cols % 256 == 0: they use 2880 × 2816 for 2880 × 2880 and 262144 × 1024 for the
 // 262144 × 1152 output projection (both far above the last-level cache).
 // Usage: matmul_bench [--target=AVX2] [--shape=ROWSxCOLS] [type ...]
-// (default: the best target, the shapes above, every weight type).
+// (default: the best target, the shapes above and 4096 × 4096 for prefill, every weight type;
+// --shape replaces both: a small prefill shape gives calls short enough to time on a busy machine).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -168,7 +169,7 @@ int Main(int argc, char** argv) {
   constexpr int64_t kPrefillTokens = 64;
   for (DType type : {DType::kQ4_0, DType::kQ8_0}) {
     if (std::find(types.begin(), types.end(), type) == types.end()) continue;
-    const Shape shape{4096, 4096};
+    const Shape shape = forced_shape.value_or(Shape{4096, 4096});
     const std::vector<uint8_t> bytes = Weights(type, shape);
     const TensorView weight{bytes.data(), type, 2, {shape.rows, shape.cols, 0, 0}};
     std::printf("{\"benchmark\": \"prefill\", \"type\": \"%s\", \"rows\": %ld, \"cols\": %ld, "

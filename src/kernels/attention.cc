@@ -1,5 +1,12 @@
 // Online-softmax attention over f16 KV rows (kernels/attention.h). Per-target SIMD bodies are
 // compiled once per Highway target and dispatched at run time.
+
+// Arrays of vectors (the independent accumulators) are not allowed for SVE's sizeless types:
+// arm64 dispatches to NEON, as for the matrix products.
+#ifndef HWY_DISABLED_TARGETS
+#define HWY_DISABLED_TARGETS (HWY_SVE | HWY_SVE2 | HWY_SVE_256 | HWY_SVE2_128)
+#endif
+
 #include "kernels/attention.h"
 
 #include <algorithm>

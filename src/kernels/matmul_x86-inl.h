@@ -324,8 +324,9 @@ HWY_INLINE void RowTokens(const typename Type::Block* HWY_RESTRICT blocks, int64
 }
 
 // y[t, row] for rows [row_begin, row_end) and tokens [t_begin, t_end), kTokens at a time
-// (t_end − t_begin a multiple of kTokens). Not inlined: decode's loop compiles ~7% faster on its
-// own than beside the prefill tiles.
+// (t_end − t_begin a multiple of kTokens). Tokens outside: a tile's activations (4 · 4 KB for
+// 4096 columns) stay in L1 while the rows pass, instead of every token's streaming from L2 for
+// each row. Not inlined: decode's loop compiles ~7% faster on its own than beside the tiles.
 template <class Type, int kTokens>
 HWY_NOINLINE void TokenTiles(const TensorView& weight, const internal::QuantizedActivations& acts,
                              int64_t row_begin, int64_t row_end, int64_t t_begin, int64_t t_end,
@@ -333,8 +334,8 @@ HWY_NOINLINE void TokenTiles(const TensorView& weight, const internal::Quantized
   using Block = typename Type::Block;
   const int64_t num_blocks = weight.cols() / kQK, rows = weight.rows();
   const Block* blocks = reinterpret_cast<const Block*>(weight.data);
-  for (int64_t row = row_begin; row < row_end; ++row) {
-    for (int64_t t = t_begin; t < t_end; t += kTokens) {
+  for (int64_t t = t_begin; t < t_end; t += kTokens) {
+    for (int64_t row = row_begin; row < row_end; ++row) {
       RowTokens<Type, kTokens>(blocks + row * num_blocks, num_blocks, acts, t, y + t * rows + row,
                                rows);
     }

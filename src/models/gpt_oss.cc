@@ -128,7 +128,7 @@ class GptOss : public Model {
       : file_(std::move(file)),
         options_(options),
         projector_(pool, options.batch_tokens),
-        moe_(pool, spec, options.batch_tokens) {
+        moe_(projector_, spec, options.batch_tokens) {
     spec_ = std::move(spec);
   }
 

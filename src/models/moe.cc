@@ -56,8 +56,8 @@ Result<MoeWeights> BindMoe(WeightBinder& weights, const std::string& prefix, con
   return moe;
 }
 
-MoeBlock::MoeBlock(ThreadPool& pool, const ModelSpec& spec, int batch_tokens)
-    : projector_(pool, batch_tokens), model_dim_(spec.model_dim) {
+MoeBlock::MoeBlock(Projector& projector, const ModelSpec& spec, int batch_tokens)
+    : projector_(projector), model_dim_(spec.model_dim) {
   size_t experts = 0, used = 0, ffn = 0;
   for (const LayerSpec& layer : spec.layers) {
     experts = std::max<size_t>(experts, layer.num_experts);
@@ -86,7 +86,7 @@ void MoeBlock::Reserve(const MoeWeights& weights) {
 }
 
 size_t MoeBlock::bytes() const {
-  size_t total = projector_.bytes();
+  size_t total = 0;
   for (const std::vector<float>* buffer :
        {&logits_, &weights_, &gathered_, &gate_, &up_, &expert_out_}) {
     total += buffer->size() * sizeof(float);

@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "base/status.h"
-#include "base/thread_pool.h"
 #include "models/blocks.h"
 #include "models/model.h"
 #include "models/weights.h"
@@ -50,12 +49,14 @@ enum class MoeActivation {
 
 class MoeBlock {
  public:
-  // Buffers for batches of up to `batch_tokens` tokens and the widest layer of `spec`.
-  MoeBlock(ThreadPool& pool, const ModelSpec& spec, int batch_tokens);
+  // Buffers for batches of up to `batch_tokens` tokens and the widest layer of `spec`. The
+  // matrix products run on the model's `projector` (one scratch for the whole model), which
+  // must outlive the block.
+  MoeBlock(Projector& projector, const ModelSpec& spec, int batch_tokens);
 
-  // Grows the matrix-product scratch for this layer's weights (at load only).
+  // Grows the projector's scratch for this layer's weights (at load only).
   void Reserve(const MoeWeights& weights);
-  size_t bytes() const;
+  size_t bytes() const;  // the block's own buffers (the projector counts its scratch)
 
   // y: [num_tokens, model_dim] = Σ over each token's chosen experts of weight · expert(x).
   // x: [num_tokens, model_dim].
@@ -68,7 +69,7 @@ class MoeBlock {
   void RunExpert(const MoeWeights& weights, const LayerSpec& layer, MoeActivation activation,
                  int expert, const float* x, float* y);
 
-  Projector projector_;
+  Projector& projector_;
   int model_dim_;
   std::vector<float> logits_;        // [batch, num_experts] router output
   std::vector<int32_t> chosen_;      // [batch, experts_used] expert of each (token, choice)

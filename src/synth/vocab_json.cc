@@ -148,9 +148,9 @@ Vocabulary GemmaVocabulary(const HfVocab& hf, bool gemma4, const std::string& pa
         vocab.types[id] = kTokenControl;
       } else {
         vocab.types[id] = kTokenUserDefined;
-        // Pre-normalized spaces, as the Gemma 3 converter writes them (so "▁▁" renders as
-        // two spaces in llama.cpp for Gemma 4 too).
-        token = ReplaceAll(token, "\xe2\x96\x81", " ");
+        // Gemma 3's converter writes these with pre-normalized spaces; Gemma 4's (a BPE
+        // vocabulary whose merges name them) keeps the "▁" as the merges spell it.
+        if (!gemma4) token = ReplaceAll(token, "\xe2\x96\x81", " ");
       }
     }
   }

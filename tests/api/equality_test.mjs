@@ -20,6 +20,13 @@ const OpenAI = await importOpenAI(here);
 const MAX_TOKENS = 12;
 const TOP = 3;
 const BATCH = 32;  // tokens per forward pass: prompts of 100+ tokens take several chunks
+// The server's context: room for a long answer that outlasts the batched requests (the
+// reference's context does not change a result: full layers hold every position, rings
+// window + batch rows either way).
+const SERVER_CONTEXT = 2048;
+// A prompt whose greedy answer runs 1,500 tokens without an end-of-generation token on both
+// models (seed 5): `snug run MODEL --tokens 2,70 -n 1500 --temperature 0` ends by length.
+const LONG_ANSWER_PROMPT = [2, 70];
 // Both sides run the same kernels on the same rows; batching must not change a row's result.
 // The bound only absorbs float formatting (run prints float32 through JSON, the server too).
 const LOGPROB_TOLERANCE = 1e-5;
@@ -63,8 +70,8 @@ async function whileAnotherDecodes(server, id, body) {
   const controller = new AbortController();
   const response = await fetch(`${server.base}/v1/completions`, {
     method: "POST", headers: {"content-type": "application/json"}, signal: controller.signal,
-    body: JSON.stringify({model: id, prompt: [2, 50, 51], max_tokens: 480, temperature: 0,
-                          stream: true})});
+    body: JSON.stringify({model: id, prompt: LONG_ANSWER_PROMPT, max_tokens: 1500,
+                          temperature: 0, stream: true})});
   assert.equal(response.status, 200);
   const events = sseEvents(response);
   await events.next();  // decoding
@@ -107,7 +114,8 @@ for (const preset of ["gemma3-tiny", "llama-tiny"]) {
   const prompts = [[2, 40, 41, 42], tokenPrompt(37, 1), tokenPrompt(150, 2), tokenPrompt(90, 3)];
   const references = prompts.map((prompt) => runReference(model, prompt));
   const server = await startServer(args.snug, model,
-                                   ["--parallel", "4", "--max-queue", "8", "--ctx", "512",
+                                   ["--parallel", "4", "--max-queue", "8",
+                                    "--ctx", String(SERVER_CONTEXT),
                                     "--batch-tokens", String(BATCH), "-t", "1",
                                     "--max-body-bytes", "65536"]);
   const client = new OpenAI({baseURL: `${server.base}/v1`, apiKey: "none", maxRetries: 0});

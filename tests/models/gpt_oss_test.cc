@@ -80,7 +80,8 @@ TEST(MoeBlockTest, GroupedByExpertEqualsEachTokenAlone) {
   spec.layers = {layer};
 
   ThreadPool pool(2);
-  MoeBlock block(pool, spec, kTokens);
+  Projector projector(pool, kTokens);
+  MoeBlock block(projector, spec, kTokens);
   block.Reserve(weights);
   std::vector<float> y(kTokens * kDim);
   block.Forward(weights, layer, MoeRouting::kTopKSoftmax, MoeActivation::kSwigluOai, x.data(),

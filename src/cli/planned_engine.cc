@@ -119,6 +119,33 @@ std::string PlanSummaryLine(const memory::MemoryPlan& plan) {
   return line.str();
 }
 
+std::string PlanMetrics(const memory::MemoryPlan& plan) {
+  std::ostringstream out;
+  const auto gauge = [&out](const char* name, const char* help, int64_t value) {
+    out << "# HELP " << name << " " << help << "\n# TYPE " << name << " gauge\n"
+        << name << " " << value << "\n";
+  };
+  out << "# HELP snug_plan_bytes The memory plan's bytes per tenant.\n"
+         "# TYPE snug_plan_bytes gauge\n";
+  const std::pair<const char*, int64_t> tenants[] = {
+      {"weights", plan.weight_bytes + plan.repacked_bytes},
+      {"kv", plan.kv_bytes},
+      {"activations", plan.activations.total()},
+      {"logits", plan.logits_bytes},
+      {"prefix_cache", plan.prefix_cache_bytes},
+      {"overheads", plan.overheads.total()}};
+  for (const auto& [tenant, bytes] : tenants) {
+    out << "snug_plan_bytes{tenant=\"" << tenant << "\"} " << bytes << "\n";
+  }
+  gauge("snug_plan_total_bytes", "The memory plan's total.", plan.total_bytes);
+  gauge("snug_plan_budget_bytes", "The memory budget the plan is held to.", plan.budget.bytes);
+  gauge("snug_plan_headroom_bytes", "Budget minus the plan's total.", plan.headroom_bytes);
+  gauge("snug_plan_context_tokens", "The longest context one request may use.",
+        plan.context_tokens);
+  gauge("snug_plan_sequences", "Sequences held at once (KV slots).", plan.sequences);
+  return out.str();
+}
+
 EngineOptions EngineOptionsFor(const memory::MemoryPlan& plan, int max_queue, int threads) {
   return EngineOptions{.parallel = plan.sequences,
                        .context_tokens = plan.context_tokens,

@@ -70,6 +70,9 @@ std::string FormatPlanReport(const PlannedModel& planned);
 
 // The plan in one log line: tenants, total, budget, headroom, context and sequences.
 std::string PlanSummaryLine(const memory::MemoryPlan& plan);
+// The plan as Prometheus gauges for /metrics: bytes per tenant, total, budget, headroom,
+// context and sequences.
+std::string PlanMetrics(const memory::MemoryPlan& plan);
 
 // The engine's options from the plan: its context, sequences and batch; the flags do not
 // override them (they already capped the plan).

@@ -134,6 +134,7 @@ int Serve(const ServeOptions& options) {
   // Every running or queued request holds a connection thread while it waits for events; a few
   // more answer probes, metrics and refusals (429) at once. The plan counted their buffers.
   server_options.http_threads = HttpConnections(plan.sequences, options.serving);
+  server_options.plan_metrics = PlanMetrics(plan);
   server::ServerContext context(server_options);
   server::HttpServer http(context);
   auto port = http.Bind(options.host, options.port);

@@ -29,6 +29,9 @@ struct ServerOptions {
   // queue, not this pool, is what makes requests wait. (An idle keep-alive connection also
   // holds a thread, for up to httplib's 5 s keep-alive timeout.)
   int http_threads = 16;
+  // Prometheus text appended to /metrics as is: the memory plan's figures (the server does not
+  // depend on memory/, so the caller renders them; see cli PlanMetrics).
+  std::string plan_metrics;
 };
 
 // The model being served. `engine` is owned by the caller and outlives the server.

@@ -93,6 +93,10 @@ models=$(curl -sf "http://127.0.0.1:$port/v1/models") || fail "GET /v1/models"
 case "$models" in *"\"context_length\":$2,"*) ;; *) fail "/v1/models: $models (want $2)" ;; esac
 metrics=$(curl -sf "http://127.0.0.1:$port/metrics") || fail "GET /metrics"
 case "$metrics" in *"snug_slots $1"*) ;; *) fail "/metrics does not show $1 slots" ;; esac
+for sample in "snug_plan_total_bytes $3" "snug_plan_sequences $1" "snug_plan_context_tokens $2" \
+              'snug_plan_bytes{tenant="kv"}' "snug_resident_peak_bytes "; do
+  case "$metrics" in *"$sample"*) ;; *) fail "/metrics lacks '$sample'" ;; esac
+done
 kill -TERM "$serve_pid"
 wait "$serve_pid" || fail "serve did not exit 0 on SIGTERM: $(tail -5 "$work/serve.log")"
 

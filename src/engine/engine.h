@@ -14,6 +14,7 @@
 #include "base/status.h"
 #include "engine/loaded_model.h"
 #include "engine/sampler.h"
+#include "tokenizer/chat_format.h"
 
 namespace snug {
 
@@ -50,6 +51,9 @@ struct Request {
   bool logprobs = false;
   int top_logprobs = 0;
   bool echo_prompt_logprobs = false; // completions `echo` with logprobs
+  // Set: the generated text is split by this chat format's channels (Harmony's analysis channel
+  // is reasoning, its final channel content); stop strings apply to the content only.
+  std::optional<tokenizer::ChatFormat> reasoning_format;
 };
 
 enum class FinishReason { kStop, kLength, kCancelled, kError };
@@ -61,6 +65,7 @@ struct Event {
   Kind kind = Kind::kDelta;
   int choice = 0;
   std::string text;                    // kDelta: new text (whole UTF-8, stop strings held back)
+  std::string reasoning;               // kDelta: new reasoning text (Request::reasoning_format)
   std::vector<int32_t> tokens;         // kDelta: the tokens behind `text`
   std::vector<float> logprobs;         // kDelta: per token, when requested
   std::vector<std::vector<TokenLogprob>> top_logprobs;  // kDelta: per token

@@ -170,7 +170,8 @@ void EngineImpl::Advance(RunningRequest& request, Sequence& sequence, const floa
   ++generated_total_;
   if (r.logprobs || r.top_logprobs > 0) delta.logprobs.push_back(Logprob(row, token));
   delta.tokens.push_back(token);
-  delta.text = sequence.stops.Push(sequence.detokenizer.Push(token));
+  delta.text =
+      sequence.stops.Push(sequence.Content(sequence.detokenizer.Push(token), delta.reasoning));
   request.channel->Push(std::move(delta));
   if (sequence.stops.stopped()) {
     FinishSequence(request, sequence, FinishReason::kStop);
@@ -184,15 +185,18 @@ void EngineImpl::Advance(RunningRequest& request, Sequence& sequence, const floa
 void EngineImpl::FinishSequence(RunningRequest& request, Sequence& sequence, FinishReason reason) {
   if (reason != FinishReason::kCancelled) {
     // Text still held back: an incomplete UTF-8 tail, or a possible start of a stop string.
-    std::string tail = sequence.stops.Push(sequence.detokenizer.Finish());
+    std::string reasoning;
+    std::string tail =
+        sequence.stops.Push(sequence.FinishContent(sequence.detokenizer.Finish(), reasoning));
     if (sequence.stops.stopped()) {
       reason = FinishReason::kStop;
     } else {
       tail += sequence.stops.Finish();
     }
-    if (!tail.empty()) {
+    if (!tail.empty() || !reasoning.empty()) {
       Event delta;
       delta.choice = sequence.choice;
+      delta.reasoning = std::move(reasoning);
       delta.text = std::move(tail);
       request.channel->Push(std::move(delta));
     }

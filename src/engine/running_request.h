@@ -5,9 +5,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/reasoning.h"
 #include "engine/request_channel.h"
 #include "engine/sampler.h"
 #include "engine/stop.h"
@@ -27,9 +30,26 @@ struct Sequence {
       : choice(choice),
         slot(slot),
         sampler(ChoiceSampling(request.sampling, choice), vocab_size, request.max_tokens),
-        detokenizer(tokenizer),
+        detokenizer(tokenizer, {.render_special = request.reasoning_format.has_value()}),
         stops(request.stop) {
     sampler.AddPrompt(request.prompt);
+    if (request.reasoning_format) reasoning.emplace(*request.reasoning_format);
+  }
+
+  // Decoded text of `token` (or of the stream's end), split into reasoning and content when the
+  // request asked for it; `content` goes on through the stop matcher.
+  std::string Content(std::string text, std::string& reasoning_out) {
+    if (!reasoning) return text;
+    ReasoningDelta split = reasoning->Push(text);
+    reasoning_out += split.reasoning;
+    return std::move(split.content);
+  }
+  std::string FinishContent(std::string text, std::string& reasoning_out) {
+    if (!reasoning) return text;
+    std::string content = Content(std::move(text), reasoning_out);
+    ReasoningDelta rest = reasoning->Finish();
+    reasoning_out += rest.reasoning;
+    return content + rest.content;
   }
 
   int choice;
@@ -37,6 +57,7 @@ struct Sequence {
   Sampler sampler;
   tokenizer::StreamingDetokenizer detokenizer;
   StopMatcher stops;
+  std::optional<ReasoningSplitter> reasoning;  // Request::reasoning_format only
   int generated_tokens = 0;
   int32_t next_token = 0;  // sampled last step; goes into the next decode step
   int logit_row = -1;      // this step's row of logits (-1: none)

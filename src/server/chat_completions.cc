@@ -11,6 +11,17 @@
 namespace snug::server {
 namespace {
 
+// Today's date (UTC) as chat templates print it: "21 Nov 2026" (Llama 3.x's strftime form;
+// Harmony reads it too).
+std::string Today() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%d %b %Y", &utc);
+  return text;
+}
+
 // One message's content: a string, or a list of {"type":"text","text":...} parts (joined by
 // newlines, as vLLM does); null only for an assistant turn.
 ApiResult<std::string> MessageContent(const nlohmann::json& message, const std::string& param,
@@ -117,14 +128,16 @@ class ChatStream : public StreamFormatter {
   void OnEvent(int, const Event& event, std::vector<nlohmann::json>& out) override {
     switch (event.kind) {
       case Event::Kind::kDelta: {
-        if (event.text.empty() && !logprobs_) return;
+        if (event.text.empty() && event.reasoning.empty() && !logprobs_) return;
         nlohmann::json logprobs = nullptr;
         if (logprobs_) {
           logprobs = {{"content", ChatLogprobContent(model_->tokenizer, event.tokens,
                                                      event.logprobs, event.top_logprobs)},
                       {"refusal", nullptr}};
         }
-        out.push_back(Chunk(event.choice, {{"content", event.text}}, logprobs, nullptr));
+        nlohmann::json delta = {{"content", event.text}};
+        if (!event.reasoning.empty()) delta["reasoning"] = event.reasoning;
+        out.push_back(Chunk(event.choice, std::move(delta), logprobs, nullptr));
         return;
       }
       case Event::Kind::kFinish:
@@ -181,9 +194,11 @@ nlohmann::json ChatResponse(const ServedModel& model, const std::string& id,
                                                         choice.logprobs, choice.top_logprobs)},
                          {"refusal", nullptr}};
     }
+    nlohmann::json message = {{"role", "assistant"}, {"content", choice.text}, {"refusal", nullptr}};
+    if (!choice.reasoning.empty()) message["reasoning"] = choice.reasoning;
     choices.push_back(
         {{"index", i},
-         {"message", {{"role", "assistant"}, {"content", choice.text}, {"refusal", nullptr}}},
+         {"message", std::move(message)},
          {"logprobs", std::move(choice_logprobs)},
          {"finish_reason", FinishReasonName(choice.finish)}});
   }
@@ -219,7 +234,10 @@ void HandleChatCompletions(ServerContext& context, const httplib::Request& reque
   if (!served->chat_format.ok()) {
     return SendError(response, ErrorFromStatus(served->chat_format.status(), "messages"));
   }
-  Result<std::string> text = tokenizer::RenderChat(*served->chat_format, *messages);
+  const tokenizer::ChatFormat format = *served->chat_format;
+  Result<std::string> text = tokenizer::RenderChat(
+      format, *messages,
+      {.date_string = Today(), .reasoning_effort = params->reasoning_effort});
   if (!text.ok()) return SendError(response, ErrorFromStatus(text.status(), "messages"));
   std::vector<int32_t> prompt =
       served->tokenizer.Encode(*text, {.add_bos = false, .parse_special = true});
@@ -229,6 +247,8 @@ void HandleChatCompletions(ServerContext& context, const httplib::Request& reque
 
   std::vector<Request> requests;
   requests.push_back(MakeRequest(std::move(prompt), *max_tokens, *params));
+  // Harmony models think in the analysis channel: it goes to `reasoning`, not `content`.
+  if (format == tokenizer::ChatFormat::kHarmony) requests.back().reasoning_format = format;
   auto handles = SubmitAll(*served->engine, std::move(requests), "messages", *record);
   if (!handles.ok()) return SendError(response, handles.error());
   if (params->stream) {

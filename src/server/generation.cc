@@ -110,6 +110,7 @@ ApiResult<Collected> CollectAll(Handles& handles, int n, const ServerOptions& op
         continue;
       }
       choice.text += event->text;
+      choice.reasoning += event->reasoning;
       choice.tokens.insert(choice.tokens.end(), event->tokens.begin(), event->tokens.end());
       choice.logprobs.insert(choice.logprobs.end(), event->logprobs.begin(), event->logprobs.end());
       choice.top_logprobs.insert(choice.top_logprobs.end(), event->top_logprobs.begin(),

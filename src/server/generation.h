@@ -28,6 +28,7 @@ ApiResult<Handles> SubmitAll(Engine& engine, std::vector<Request> requests,
 
 struct CollectedChoice {
   std::string text;
+  std::string reasoning;  // Request::reasoning_format only
   std::vector<int32_t> tokens;
   std::vector<float> logprobs;                          // [tokens] when requested
   std::vector<std::vector<TokenLogprob>> top_logprobs;  // [tokens] when requested

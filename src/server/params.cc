@@ -75,6 +75,11 @@ ApiResult<GenerationParams> ParseGenerationParams(const nlohmann::json& body, En
   }
   reader.StringOrList("stop", &params.stop, kMaxStops);
   if (endpoint == Endpoint::kChat) {
+    reader.String("reasoning_effort", &params.reasoning_effort);
+    if (reader.ok() && params.reasoning_effort != "low" && params.reasoning_effort != "medium" &&
+        params.reasoning_effort != "high") {
+      reader.Fail("reasoning_effort", "'reasoning_effort' must be 'low', 'medium' or 'high'");
+    }
     reader.Boolean("logprobs", &params.logprobs);
     reader.Integer("top_logprobs", &params.top_logprobs, 0, kMaxTopLogprobs);
     if (reader.ok() && params.top_logprobs > 0 && !params.logprobs) {

@@ -24,6 +24,7 @@ struct GenerationParams {
   int top_logprobs = 0;
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage
+  std::string reasoning_effort = "medium";  // chat: low, medium or high (Harmony's system turn)
 };
 
 // The parsed body of a request, or 400 for a body that is not a JSON object.

@@ -42,11 +42,15 @@ class ControlledModel : public Model {
     if (before_forward) before_forward(batch);
     inner_->Forward(batch, kv, logits);
     if (after_forward) after_forward(batch);
+    if (rewrite_logits) rewrite_logits(batch, logits);
   }
   std::atomic<int> delay_ms{0};
   std::atomic<bool> fail{false};
   // Run on the engine's loop thread around each Forward; set before the first request.
   std::function<void(const Batch&)> before_forward, after_forward;
+  // Run after each Forward with its logits [logit_indices.size(), vocab]: a test can script
+  // what the model "says".
+  std::function<void(const Batch&, float*)> rewrite_logits;
 
  private:
   std::unique_ptr<Model> inner_;

@@ -1,5 +1,6 @@
 // A scripted Engine for the server's tests: it records what it was asked and answers each
-// choice with "Hello world" (two deltas), or fails the way a test tells it to. Tokens are the
+// choice with "Hello world" (two deltas; reasoning "Let me think." first when the request asks
+// for it), or fails the way a test tells it to. Tokens are the
 // byte tokens of the test tokenizer, so the text and the ids agree.
 #pragma once
 
@@ -102,6 +103,7 @@ class FakeEngine : public Engine {
   bool fail_mid_stream = false;  // one delta, then kError
   bool endless = false;          // deltas until cancelled
   std::atomic<int> cancels{0};
+  int context = 64;              // what context_tokens() says
 
   Result<std::unique_ptr<RequestHandle>> Submit(Request request) override {
     {
@@ -116,6 +118,12 @@ class FakeEngine : public Engine {
     events.push_back(progress);
     int completion_tokens = 0;
     for (int choice = 0; choice < request.n; ++choice) {
+      if (request.reasoning_format) {  // a reasoning model thinks first
+        Event thought;
+        thought.choice = choice;
+        thought.reasoning = "Let me think.";
+        events.push_back(thought);
+      }
       for (const std::string piece : {"Hello", " world"}) {
         Event delta;
         delta.choice = choice;
@@ -165,7 +173,7 @@ class FakeEngine : public Engine {
     return stats;
   }
   void Shutdown(int) override {}
-  int context_tokens() const override { return 64; }
+  int context_tokens() const override { return context; }
   const std::string& model_name() const override { return name_; }
 
   std::vector<Request> requests() const {

@@ -62,11 +62,10 @@ class ServerTest : public ::testing::Test {
     thread_ = std::thread([this] { http_->Serve(); });
     if (load) Load();
   }
-  void Load() {
-    context_->SetModel({.engine = &engine_,
-                        .tokenizer = testing::TestTokenizer(),
-                        .chat_format = tokenizer::ChatFormat::kGemma3,
-                        .id = "tiny"});
+  void Load(tokenizer::ChatFormat format = tokenizer::ChatFormat::kGemma3) {
+    context_->SetModel(
+        {.engine = &engine_, .tokenizer = testing::TestTokenizer(), .chat_format = format,
+         .id = "tiny"});
   }
   void TearDown() override {
     if (http_) http_->Stop();
@@ -192,6 +191,32 @@ TEST_F(ServerTest, ChatCompletionRendersTheConversationAndAnswers) {
   EXPECT_EQ(request.sampling.seed, 7u);
   EXPECT_EQ(request.stop, std::vector<std::string>{"END"});
   EXPECT_EQ(body["usage"]["prompt_tokens"], static_cast<int>(expected.size()));
+}
+
+TEST_F(ServerTest, HarmonyReasoningGoesToItsOwnField) {
+  engine_.context = 1024;  // Harmony's system turn alone is ~350 byte tokens here
+  Start({}, /*load=*/false);
+  Load(tokenizer::ChatFormat::kHarmony);
+  auto result = Post("/v1/chat/completions", Chat({{"reasoning_effort", "high"}}));
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  const json message = json::parse(result->body)["choices"][0]["message"];
+  EXPECT_EQ(message["reasoning"], "Let me think.");
+  EXPECT_EQ(message["content"], "Hello world");
+  const std::vector<Request> requests = engine_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].reasoning_format, tokenizer::ChatFormat::kHarmony);
+  // The system turn carries the effort asked for (spaces are SentencePiece's "▁" here).
+  const std::string prompt = testing::TestTokenizer().Decode(requests[0].prompt);
+  EXPECT_NE(prompt.find("Reasoning:\u2581high"), std::string::npos) << prompt;
+
+  auto stream = Post("/v1/chat/completions", Chat({{"stream", true}}));
+  ASSERT_TRUE(stream);
+  EXPECT_NE(stream->body.find(R"("delta":{"content":"","reasoning":"Let me think."})"),
+            std::string::npos)
+      << stream->body;
+  ExpectError(Post("/v1/chat/completions", Chat({{"reasoning_effort", "max"}})), 400,
+              "reasoning_effort");
 }
 
 TEST_F(ServerTest, ChatLogprobsAndChoices) {

@@ -92,8 +92,7 @@ Result<std::unique_ptr<Model>> LoadModel(std::shared_ptr<const gguf::File> file,
 
 // Parses the spec of the file's architecture from its metadata alone (no weight is bound or
 // read; vocab_size comes from the token_embd tensor's shape, else `{arch}.vocab_size`, else the
-// tokenizer's token count). Known also for architectures LoadModel cannot run yet (gemma4,
-// gpt-oss), so that the memory plan can size them.
+// tokenizer's token count). The memory plan sizes a model from this before anything loads.
 Result<ModelSpec> ReadModelSpec(const gguf::File& file);
 
 // Architectures snug can run ("gemma3", "llama", ...).

@@ -4,7 +4,9 @@
 // Q4_0 / MXFP4 its repacked copy of the weights beside the mapped file).
 //   node bench/runtime_vs_llama.mjs --snug build/release/src/cli/snug \
 //        [--make gemma3-1b:q4_0,gemma3-1b:q8_0,llama-3.2-1b:q4_0,llama-3.2-1b:q8_0]
-//        [--models a.gguf,b.gguf] [--out models] [--prefill 512] [--decode 128]
+//        [--models a.gguf,b.gguf] [--out models] [--prefill 512] [--decode 128] [--ctx N]
+// --ctx sets both engines' context (default prefill + decode + 16): peak memory at a long
+// context includes the KV cache each engine allocates for it.
 // Prints one JSON object per model and engine, then the snug / llama.cpp ratios.
 import {execFileSync} from "node:child_process";
 import {existsSync, mkdirSync} from "node:fs";
@@ -19,6 +21,7 @@ const option = (name, fallback) => {
 };
 const prefillTokens = Number(option("--prefill", "512"));
 const decodeTokens = Number(option("--decode", "128"));
+const contextTokens = Number(option("--ctx", String(prefillTokens + decodeTokens + 16)));
 
 // Same pseudo-random prompt ids for both engines (ids inside every vocabulary used here).
 function promptIds(count) {
@@ -36,7 +39,7 @@ if (args[0] === "--llama-child") {
   const {loadLlama} = await import(join(here, "..", "tests", "reference", "llama_generate.mjs"));
   const llama = await loadLlama();
   const model = await llama.loadModel({modelPath: args[1], gpuLayers: 0});
-  const context = await model.createContext({contextSize: prefillTokens + decodeTokens + 16,
+  const context = await model.createContext({contextSize: contextTokens,
                                              batchSize: 512, threads: 2});
   const sequence = context.getSequence();
   const prompt = promptIds(prefillTokens);
@@ -82,10 +85,11 @@ const results = [];
 for (const path of models) {
   const ours = JSON.parse(execFileSync(snug, [
     "run", path, "--tokens", promptIds(prefillTokens).join(","), "--bench", "--temperature", "0",
-    "-n", String(decodeTokens), "--ctx", String(prefillTokens + decodeTokens + 16),
+    "-n", String(decodeTokens), "--ctx", String(contextTokens),
     "--batch-tokens", "512", "-t", "2"], {encoding: "utf8"}).trim().split("\n").pop());
   const theirs = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url),
-    "--llama-child", path, "--prefill", String(prefillTokens), "--decode", String(decodeTokens)],
+    "--llama-child", path, "--prefill", String(prefillTokens), "--decode", String(decodeTokens),
+    "--ctx", String(contextTokens)],
     {encoding: "utf8", env: {...process.env, UV_THREADPOOL_SIZE: "1"}}).trim().split("\n").pop());
   const row = {
     model: path,

@@ -39,7 +39,8 @@ void AddPlanFlags(CLI::App& command, PlanFlags& flags) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   command.add_option("--kv-type", flags.kv_type, "KV cache type: f16 (default), q8_0, q4_0")
-      ->transform(CLI::CheckedTransformer(KvTypeNames(), CLI::ignore_case));
+      ->transform(CLI::CheckedTransformer(KvTypeNames(), CLI::ignore_case).description(""))
+      ->type_name("f16|q8_0|q4_0");
   command
       .add_option("--parallel", flags.parallel,
                   "Sequences at once (default: as many as fit, up to " +

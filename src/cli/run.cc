@@ -258,7 +258,8 @@ void AddRunCommand(CLI::App& app, int& exit_code) {
   run->add_option("--ctx", options->context_tokens, "Context tokens")
       ->capture_default_str()->check(CLI::Range(16, 1 << 24));
   run->add_option("--kv-type", options->kv_type, "KV cache type: f16 (default), q8_0, q4_0")
-      ->transform(CLI::CheckedTransformer(KvTypeNames(), CLI::ignore_case));
+      ->transform(CLI::CheckedTransformer(KvTypeNames(), CLI::ignore_case).description(""))
+      ->type_name("f16|q8_0|q4_0");
   run->add_flag("--raw", options->raw, "No chat template: the prompt is the text");
   run->add_option("--tokens", options->tokens, "Prompt as token ids: 1,2,3 (implies --raw)");
   run->add_flag("--json", options->json, "One JSON object per generated token, then a summary");

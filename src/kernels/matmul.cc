@@ -9,6 +9,7 @@
 #endif
 
 #include <cstdint>
+#include <cstring>
 
 #include "base/check.h"
 #include "kernels/kernels.h"
@@ -40,7 +41,11 @@ void QuantizeActivationsImpl(const float* x, int64_t token_begin, int64_t token_
   for (int64_t t = token_begin; t < token_end; ++t) {
     const float* xt = x + t * cols;
     int16_t* q = acts.q + t * cols;
-    int8_t* q8 = acts.q8 + t * cols;
+    int8_t* q8 = acts.q8 + t * acts.q8_stride;
+    // The padding of a partial last span is interleaved with its values: clear the whole span.
+    if (acts.q8_stride > cols) {
+      std::memset(q8 + acts.q8_stride - internal::kSpanValues, 0, internal::kSpanValues);
+    }
     float* scale = acts.scale + t * acts.scale_stride;
     int32_t* sums = acts.sums + t * acts.sums_stride;
     for (int64_t b = 0; b < num_blocks; ++b) {
@@ -58,7 +63,7 @@ void QuantizeActivationsImpl(const float* x, int64_t token_begin, int64_t token_
           const auto qi = hn::NearestInt(hn::Mul(hn::LoadU(df, xb + i), inverse));
           hn::StoreU(hn::DemoteTo(di16, qi), di16, q + b * acts.block + i);
           // n ≤ 16 values never straddle a 16-value half, which Q8Index keeps together.
-          hn::StoreU(hn::DemoteTo(di8, qi), di8, q8 + internal::Q8Index(b * acts.block + i, cols));
+          hn::StoreU(hn::DemoteTo(di8, qi), di8, q8 + internal::Q8Index(b * acts.block + i));
           sum = hn::Add(sum, qi);
         }
         sums[(b * acts.block + s) / 32] = hn::GetLane(hn::SumOfLanes(di32, sum));
@@ -89,7 +94,7 @@ int64_t RoundUp(int64_t value, int64_t multiple) {
 // Byte sizes of the four arrays of QuantizedActivations in the scratch, each padded to keep
 // the next one aligned.
 struct ScratchLayout {
-  int64_t scale_stride, sums_stride;
+  int64_t scale_stride, sums_stride, q8_stride;
   int64_t q_bytes, q8_bytes, scale_bytes, sums_bytes;
   int64_t total() const { return q_bytes + q8_bytes + scale_bytes + sums_bytes + kAlignBytes; }
 };
@@ -99,7 +104,8 @@ ScratchLayout Layout(int64_t block, int64_t cols, int64_t num_tokens) {
   layout.scale_stride = RoundUp(cols / block, internal::kGroupBlocks);
   layout.sums_stride = RoundUp(cols / 32, internal::kGroupBlocks);
   layout.q_bytes = RoundUp(num_tokens * cols * 2, kAlignBytes);
-  layout.q8_bytes = RoundUp(num_tokens * cols, kAlignBytes);
+  layout.q8_stride = RoundUp(cols, internal::kSpanValues);
+  layout.q8_bytes = RoundUp(num_tokens * layout.q8_stride, kAlignBytes);
   layout.scale_bytes = RoundUp(num_tokens * layout.scale_stride * 4, kAlignBytes);
   layout.sums_bytes = RoundUp(num_tokens * layout.sums_stride * 4, kAlignBytes);
   return layout;
@@ -170,6 +176,7 @@ void MatMul(const TensorView& weight, const float* x, int64_t num_tokens, float*
   acts.block = block;
   acts.scale_stride = layout.scale_stride;
   acts.sums_stride = layout.sums_stride;
+  acts.q8_stride = layout.q8_stride;
 
   // Decode quantizes one row of x on the caller (a few microseconds, less than a dispatch);
   // prefill spreads the tokens over the threads.

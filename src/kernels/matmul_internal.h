@@ -15,15 +15,15 @@ namespace snug::kernels::internal {
 inline constexpr int64_t kGroupBlocks = 32;
 
 // The int8 copy of the activations is laid out for the x86 byte kernels (matmul_x86-inl.h): in
-// each whole span of 8 blocks of 32 values, the block pairs (k, k + 4), k < 4, lie as 64 bytes
+// each span of 8 blocks of 32 values, the block pairs (k, k + 4), k < 4, lie as 64 bytes
 // [x_k 0..15, x_k+4 0..15, x_k 16..31, x_k+4 16..31], so one load gives a pair's low halves and
-// one its high halves; blocks after the last whole span keep their order.
+// one its high halves. Rows are padded with zeros to whole spans, so a row's last, partial span
+// runs the same code as the others.
 inline constexpr int64_t kSpanBlocks = 8;
+inline constexpr int64_t kSpanValues = kSpanBlocks * 32;
 
-// Position of value c (< cols, cols % 32 == 0) of a token's row in that layout.
-inline int64_t Q8Index(int64_t c, int64_t cols) {
-  constexpr int64_t kSpanValues = kSpanBlocks * 32;
-  if (c >= cols / kSpanValues * kSpanValues) return c;
+// Position of value c of a token's row in that layout.
+inline int64_t Q8Index(int64_t c) {
   const int64_t block = c / 32 % kSpanBlocks, half = c / 16 % 2;
   return c / kSpanValues * kSpanValues + block % 4 * 64 + half * 32 + block / 4 * 16 + c % 16;
 }
@@ -31,12 +31,12 @@ inline int64_t Q8Index(int64_t c, int64_t cols) {
 // Activations quantized per block to 8-bit integers, stored twice: widened to int16 (q, which
 // the generic dot loops feed to the int16 multiply-add directly) and as int8 (q8, for the x86
 // kernels that multiply bytes): x[t, c] ≈ scale[t, c / block] · q[t, c] and
-// q8[t, Q8Index(c, cols)] == q[t, c].
+// q8[t, Q8Index(c)] == q[t, c].
 // block is 32 for the legacy types and MXFP4, 256 for the K types (one scale per super-block;
 // the sub-block sums carry the K types' mins).
 struct QuantizedActivations {
   int16_t* q = nullptr;       // [num_tokens, cols]
-  int8_t* q8 = nullptr;       // [num_tokens, cols] in Q8Index order, 32-byte aligned rows
+  int8_t* q8 = nullptr;       // [num_tokens, q8_stride] in Q8Index order, zeros past cols
   float* scale = nullptr;     // [num_tokens, scale_stride]: cols / block used, then zeros
   int32_t* sums = nullptr;    // [num_tokens, sums_stride]: Σ q over each 32 values, then zeros
   int64_t cols = 0;
@@ -44,9 +44,10 @@ struct QuantizedActivations {
   int64_t block = 32;
   int64_t scale_stride = 0;
   int64_t sums_stride = 0;
+  int64_t q8_stride = 0;  // cols rounded up to whole spans (kSpanValues)
 
   const int16_t* q_row(int64_t t) const { return q + t * cols; }
-  const int8_t* q8_row(int64_t t) const { return q8 + t * cols; }
+  const int8_t* q8_row(int64_t t) const { return q8 + t * q8_stride; }
   const float* scale_row(int64_t t) const { return scale + t * scale_stride; }
   const int32_t* sums_row(int64_t t) const { return sums + t * sums_stride; }
 };

@@ -105,6 +105,11 @@ HWY_INLINE __m128i GatherU16(const uint8_t* HWY_RESTRICT first, int n) {
   return _mm_set_epi64x(static_cast<int64_t>(high), static_cast<int64_t>(low));
 }
 
+// Stands in for the blocks past a row's end in its last span (read as weights, against zero
+// activations, zero scales and zero sums).
+template <class Block>
+inline constexpr Block kZeroBlock{};
+
 // A block pair's weights as bytes: low nibbles or values 0..15 of blocks a (low 128 bits) and
 // b (high 128 bits), then their high nibbles or values 16..31.
 struct PairBytes {
@@ -115,15 +120,10 @@ struct PairBytes {
 //   Pair(a, b): the pair's bytes, decoded once for every token of a tile.
 //   PairDot(bytes, x_low, x_high): Σ u·x of the pair against its activations in Q8Index order,
 //     4 int32 lanes per block.
-//   Dot(block, x): Σ u·x of one block against activations in value order, 8 lanes: the low 4
-//     over values 0..15, the high 4 over 16..31, those scaled by 2^kHighShift (tail spans).
 //   Scales(blocks, n): d of n ≤ 8 blocks, zeros past n (finite: they multiply zero sums).
 struct Q4_0 {
   using Block = BlockQ4_0;
   static constexpr int kBias = 8;
-  // VNNI multiplies a lone block's high nibbles in place (16·q ≤ 240: dpbusd does not saturate,
-  // and the exact shift back happens once per span), saving a shift.
-  static constexpr int kHighShift = kVnni ? 4 : 0;
   static HWY_INLINE PairBytes Pair(const Block& a, const Block& b) {
     const __m256i bytes = Load16x2(a.qs, b.qs);
     const __m256i mask = _mm256_set1_epi8(0x0F);
@@ -131,18 +131,6 @@ struct Q4_0 {
   }
   static HWY_INLINE __m256i PairDot(const PairBytes& u, __m256i x_low, __m256i x_high) {
     return DotHalves(u.low, x_low, u.high, x_high);
-  }
-  static HWY_INLINE __m256i Dot(const Block& block, __m256i x) {
-    const __m256i bytes =
-        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block.qs)));
-    if constexpr (kVnni) {
-      const __m256i mask =
-          _mm256_set_m128i(_mm_set1_epi8(static_cast<char>(0xF0)), _mm_set1_epi8(0x0F));
-      return DotBytes(_mm256_setzero_si256(), _mm256_and_si256(bytes, mask), x);
-    } else {
-      const __m256i nibbles = _mm256_srlv_epi64(bytes, _mm256_set_epi64x(4, 4, 0, 0));
-      return DotBytes(_mm256_setzero_si256(), _mm256_and_si256(nibbles, _mm256_set1_epi8(0xF)), x);
-    }
   }
   static HWY_INLINE __m256 Scales(const Block* blocks, int n) {
     return _mm256_cvtph_ps(
@@ -152,7 +140,6 @@ struct Q4_0 {
 
 struct Q8_0 {
   using Block = BlockQ8_0;
-  static constexpr int kHighShift = 0;
   // VNNI: u = q + 128, so Σu·x = Σq·x + 128·Σx. Else u = |q| ≤ 128 against x signed by q, no
   // bias; each half is widened on its own (two int16 pair sums could reach 2^16).
   static constexpr int kBias = kVnni ? 128 : 0;
@@ -175,11 +162,6 @@ struct Q8_0 {
     if constexpr (kVnni) return DotBytes(DotBytes(zero, q.low, x_low), q.high, x_high);
     return SignedDot(SignedDot(zero, q.low, x_low), q.high, x_high);
   }
-  static HWY_INLINE __m256i Dot(const Block& block, __m256i x) {
-    const __m256i q = Load32(block.qs);
-    if constexpr (kVnni) return DotBytes(_mm256_setzero_si256(), Flip(q), x);
-    return SignedDot(_mm256_setzero_si256(), q, x);
-  }
   static HWY_INLINE __m256 Scales(const Block* blocks, int n) {
     return _mm256_cvtph_ps(
         GatherU16<sizeof(Block), offsetof(Block, d)>(reinterpret_cast<const uint8_t*>(blocks), n));
@@ -188,7 +170,6 @@ struct Q8_0 {
 
 struct MXFP4 {
   using Block = BlockMXFP4;
-  static constexpr int kHighShift = 0;
   static constexpr int kBias = 12;  // u = kE2M1x2 + 12 ≥ 0
   // u of each byte's low nibble (VBMI's vpermb reads the low 5 index bits, the table repeats;
   // pshufb reads 4 bits and zeroes bytes with bit 7 set, so it needs the mask).
@@ -209,12 +190,6 @@ struct MXFP4 {
   }
   static HWY_INLINE __m256i PairDot(const PairBytes& u, __m256i x_low, __m256i x_high) {
     return DotHalves(u.low, x_low, u.high, x_high);
-  }
-  static HWY_INLINE __m256i Dot(const Block& block, __m256i x) {
-    const __m256i bytes =
-        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(block.qs)));
-    return DotBytes(_mm256_setzero_si256(),
-                    Lookup(_mm256_srlv_epi64(bytes, _mm256_set_epi64x(4, 4, 0, 0))), x);
   }
   // 2^(e−128) as ggml computes it, denormals for e < 2 included: 2^(e−127) is e << 23 for
   // e ≥ 1, the max supplies e = 0's denormal 2^−127, and halving is exact. Lanes past n are
@@ -250,17 +225,6 @@ HWY_INLINE __m256i PairSpanSums(const __m256i (&pair)[4]) {
   return QuadSum(PairSum(pair[0], pair[1]), PairSum(pair[2], pair[3]));
 }
 
-// Lane j = Σ of block j's lanes for up to 8 Dots, the high halves shifted back by kHighShift
-// (exact: those lanes are multiples of 2^kHighShift).
-template <int kHighShift>
-HWY_INLINE __m256i BlockSpanSums(const __m256i (&dot)[kSpan]) {
-  const __m256i q0123 = QuadSum(PairSum(dot[0], dot[1]), PairSum(dot[2], dot[3]));
-  const __m256i q4567 = QuadSum(PairSum(dot[4], dot[5]), PairSum(dot[6], dot[7]));
-  const __m256i low = _mm256_permute2x128_si256(q0123, q4567, 0x20);
-  const __m256i high = _mm256_permute2x128_si256(q0123, q4567, 0x31);
-  return _mm256_add_epi32(low, _mm256_srai_epi32(high, kHighShift));
-}
-
 // y[t, row] = Σ_c w[row, c]·x[t, c] for kTokens tokens from t0: per span of 8 blocks, the
 // exact int32 block sums less the offsets, scaled per block into one f32 accumulator per token
 // (spans arrive every ~15 cycles, far apart enough for the FMA latency). Prefill tiles decode
@@ -271,6 +235,7 @@ template <class Type, int kTokens>
 HWY_INLINE void RowTokens(const typename Type::Block* HWY_RESTRICT blocks, int64_t num_blocks,
                           const internal::QuantizedActivations& acts, int64_t t0,
                           float* HWY_RESTRICT y, int64_t y_stride) {
+  using Block = typename Type::Block;
   const int8_t* x[kTokens];
   const float* x_scale[kTokens];
   const int32_t* x_sums[kTokens];
@@ -281,7 +246,7 @@ HWY_INLINE void RowTokens(const typename Type::Block* HWY_RESTRICT blocks, int64
     x_sums[t] = acts.sums_row(t0 + t);
     acc[t] = _mm256_setzero_ps();
   }
-  // Activation scales and sums are zero past the last block, up to a multiple of 32.
+  // Activation scales and sums are zero past the last block, up to whole spans.
   const auto accumulate = [&](int t, int64_t b0, __m256 weight_scale, __m256i sums) HWY_ATTR {
     constexpr unsigned kBias = Type::kBias;
     const __m256i x_sum = Load32(x_sums[t] + b0);
@@ -293,33 +258,25 @@ HWY_INLINE void RowTokens(const typename Type::Block* HWY_RESTRICT blocks, int64
     const __m256 scale = _mm256_mul_ps(weight_scale, _mm256_loadu_ps(x_scale[t] + b0));
     acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), scale, acc[t]);
   };
-  int64_t b0 = 0;
-  for (; b0 + kSpan <= num_blocks; b0 += kSpan) {
+  // One span of n ≤ 8 blocks from b0. Past n (the row's last span) the pairs take zero blocks
+  // instead of reading past the row, against the activations' zero padding.
+  const auto span = [&](int64_t b0, int n) HWY_ATTR {
     __m256i pair[kTokens][4];
     for (int k = 0; k < 4; ++k) {
-      const PairBytes bytes = Type::Pair(blocks[b0 + k], blocks[b0 + k + 4]);
+      const Block& a = k < n ? blocks[b0 + k] : kZeroBlock<Block>;
+      const Block& b = k + 4 < n ? blocks[b0 + k + 4] : kZeroBlock<Block>;
+      const PairBytes bytes = Type::Pair(a, b);
       for (int t = 0; t < kTokens; ++t) {
         const int8_t* xk = x[t] + b0 * kQK + k * 2 * kQK;  // [low, high halves] of k, k + 4
         pair[t][k] = Type::PairDot(bytes, Load32(xk), Load32(xk + kQK));
       }
     }
-    const __m256 weight_scale = Type::Scales(blocks + b0, kSpan);
+    const __m256 weight_scale = Type::Scales(blocks + b0, n);
     for (int t = 0; t < kTokens; ++t) accumulate(t, b0, weight_scale, PairSpanSums(pair[t]));
-  }
-  if (b0 < num_blocks) {  // the last n < 8 blocks: read no weights or activations past them
-    const int n = static_cast<int>(num_blocks - b0);
-    __m256 weight_scale = _mm256_setzero_ps();
-    for (int t = 0; t < kTokens; ++t) {
-      __m256i dot[kSpan];
-      for (int j = 0; j < kSpan; ++j) {
-        dot[j] = j < n ? Type::Dot(blocks[b0 + j], Load32(x[t] + (b0 + j) * kQK))
-                       : _mm256_setzero_si256();
-      }
-      // After the first token's loads: gathered before them, the scales cost decode 4%.
-      if (t == 0) weight_scale = Type::Scales(blocks + b0, n);
-      accumulate(t, b0, weight_scale, BlockSpanSums<Type::kHighShift>(dot));
-    }
-  }
+  };
+  int64_t b0 = 0;
+  for (; b0 + kSpan <= num_blocks; b0 += kSpan) span(b0, kSpan);
+  if (b0 < num_blocks) span(b0, static_cast<int>(num_blocks - b0));
   for (int t = 0; t < kTokens; ++t) y[t * y_stride] = ReduceAdd(acc[t]);
 }
 

@@ -62,7 +62,9 @@ void Projector::Reserve(const TensorView& weight) {
 }
 
 void Projector::Reserve(const AttentionWeights& weights) {
-  for (const TensorView* w : {&weights.q, &weights.k, &weights.v, &weights.output}) Reserve(*w);
+  for (const TensorView* w : {&weights.q, &weights.k, &weights.v, &weights.output}) {
+    if (w->data != nullptr) Reserve(*w);  // v is absent on Gemma 4's k_eq_v layers
+  }
 }
 
 void Projector::Reserve(const FfnWeights& weights) {

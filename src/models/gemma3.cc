@@ -7,6 +7,7 @@
 #include "kernels/kernels.h"
 #include "models/architectures.h"
 #include "models/blocks.h"
+#include "models/decoder_model.h"
 #include "models/metadata.h"
 #include "models/weights.h"
 
@@ -29,15 +30,12 @@ struct Layer {
 
 Result<ModelSpec> ParseSpec(const gguf::File& file) {
   const Metadata meta(file, "gemma3");
-  ModelSpec spec;
-  spec.architecture = "gemma3";
   ASSIGN_OR_RETURN(const DecoderBasics basics, ReadDecoderBasics(meta, 32768, 1e-6f));
-  spec.model_dim = basics.model_dim;
-  spec.context_tokens = basics.context_tokens;
-  spec.norm_eps = basics.norm_eps;
+  ModelSpec spec = StartSpec("gemma3", basics);
   const int num_layers = basics.num_layers, num_heads = basics.num_heads;
   const std::vector<int>& kv_heads = basics.kv_heads;
-  ASSIGN_OR_RETURN(const std::vector<int> ffn_dims, meta.PerLayer("feed_forward_length", num_layers));
+  ASSIGN_OR_RETURN(const std::vector<int> ffn_dims,
+                   meta.PerLayer("feed_forward_length", num_layers));
   ASSIGN_OR_RETURN(const int head_dim,
                    meta.CountOr("attention.key_length", spec.model_dim / num_heads));
   ASSIGN_OR_RETURN(const int window, meta.Count("attention.sliding_window"));
@@ -75,56 +73,15 @@ Result<ModelSpec> ParseSpec(const gguf::File& file) {
   return spec;
 }
 
-class Gemma3 : public Model {
+class Gemma3 : public DecoderModel {
  public:
-  Gemma3(std::shared_ptr<const gguf::File> file, ModelSpec spec, const ModelOptions& options,
-         ThreadPool& pool)
-      : file_(std::move(file)), options_(options), projector_(pool, options.batch_tokens) {
-    spec_ = std::move(spec);
-  }
-
-  Status Bind() {
-    WeightBinder weights(*file_);
-    const int dim = spec_.model_dim;
-    ends_ = BindEnds(*file_, weights, spec_);
-    for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
-      const LayerSpec& s = spec_.layers[i];
-      const std::string p = "blk." + std::to_string(i) + ".";
-      Layer layer;
-      layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
-      layer.attention = BindAttention(weights, p, s, dim);
-      layer.q_norm = weights.Vector(p + "attn_q_norm.weight", s.head_dim);
-      layer.k_norm = weights.Vector(p + "attn_k_norm.weight", s.head_dim);
-      layer.post_attention_norm = weights.Vector(p + "post_attention_norm.weight", dim);
-      layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
-      layer.ffn = BindFfn(weights, p, s.ffn_dim, dim);
-      layer.post_ffn_norm = weights.Vector(p + "post_ffw_norm.weight", dim);
-      layers_.push_back(layer);
-    }
-    RETURN_IF_ERROR(weights.Finish());
-    buffers_.Allocate(spec_, options_.batch_tokens);
-    for (const RopeSpec& rope : spec_.ropes) rope_tables_.emplace_back(rope, options_.batch_tokens);
-    projector_.Reserve(ends_.output);
-    for (const Layer& layer : layers_) {
-      projector_.Reserve(layer.attention);
-      projector_.Reserve(layer.ffn);
-    }
-    return Status::Ok();
-  }
-
-  size_t activation_bytes() const override {
-    size_t bytes = projector_.bytes() + buffers_.bytes();
-    for (const RopeTable& table : rope_tables_) bytes += table.bytes();
-    return bytes;
-  }
+  using DecoderModel::DecoderModel;
 
   void Forward(const Batch& batch, KvCache& kv, float* logits) override {
-    const int64_t n = static_cast<int64_t>(batch.tokens.size());
-    CHECK(n > 0 && n <= options_.batch_tokens) << "batch of " << n << " tokens";
+    const int64_t n = BeginForward(batch);
     const int dim = spec_.model_dim;
     const float eps = spec_.norm_eps;
     DecoderBuffers& b = buffers_;
-    for (RopeTable& table : rope_tables_) table.Compute(batch.positions);
 
     // llama.cpp scales by sqrtf(model_dim) in f32 (HF rounds it through bf16 first).
     EmbedTokens(ends_.embedding, batch.tokens, std::sqrt(static_cast<float>(dim)), b.hidden.data());
@@ -156,13 +113,28 @@ class Gemma3 : public Model {
   }
 
  private:
-  std::shared_ptr<const gguf::File> file_;
-  ModelOptions options_;
-  Projector projector_;
-  EndWeights ends_;
+  Status BindLayers(WeightBinder& weights) override {
+    const int dim = spec_.model_dim;
+    for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
+      const LayerSpec& s = spec_.layers[i];
+      const std::string p = "blk." + std::to_string(i) + ".";
+      Layer layer;
+      layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
+      layer.attention = BindAttention(weights, p, s, dim);
+      layer.q_norm = weights.Vector(p + "attn_q_norm.weight", s.head_dim);
+      layer.k_norm = weights.Vector(p + "attn_k_norm.weight", s.head_dim);
+      layer.post_attention_norm = weights.Vector(p + "post_attention_norm.weight", dim);
+      layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
+      layer.ffn = BindFfn(weights, p, s.ffn_dim, dim);
+      layer.post_ffn_norm = weights.Vector(p + "post_ffw_norm.weight", dim);
+      layers_.push_back(layer);
+    }
+    return Status::Ok();
+  }
+
+  void ReserveLayers() override { ReserveDense(projector_, layers_); }
+
   std::vector<Layer> layers_;
-  std::vector<RopeTable> rope_tables_;
-  DecoderBuffers buffers_;
 };
 
 }  // namespace
@@ -171,10 +143,7 @@ Result<ModelSpec> ParseGemma3Spec(const gguf::File& file) { return ParseSpec(fil
 
 Result<std::unique_ptr<Model>> LoadGemma3(std::shared_ptr<const gguf::File> file,
                                           const ModelOptions& options, ThreadPool& pool) {
-  ASSIGN_OR_RETURN(ModelSpec spec, ParseSpec(*file));
-  auto model = std::make_unique<Gemma3>(std::move(file), std::move(spec), options, pool);
-  RETURN_IF_ERROR(model->Bind());
-  return std::unique_ptr<Model>(std::move(model));
+  return LoadDecoder<Gemma3>(ParseSpec, std::move(file), options, pool);
 }
 
 }  // namespace snug

@@ -9,6 +9,7 @@
 #include "kernels/kernels.h"
 #include "models/architectures.h"
 #include "models/blocks.h"
+#include "models/decoder_model.h"
 #include "models/metadata.h"
 #include "models/weights.h"
 #include "tensor/fp16.h"
@@ -63,12 +64,8 @@ Result<const float*> RopeFactors(const gguf::File& file, int rotary_dims) {
 
 Result<ModelSpec> ParseSpec(const gguf::File& file) {
   const Metadata meta(file, "gemma4");
-  ModelSpec spec;
-  spec.architecture = "gemma4";
   ASSIGN_OR_RETURN(const DecoderBasics basics, ReadDecoderBasics(meta, 131072, 1e-6f));
-  spec.model_dim = basics.model_dim;
-  spec.context_tokens = basics.context_tokens;
-  spec.norm_eps = basics.norm_eps;
+  ModelSpec spec = StartSpec("gemma4", basics);
   const int num_layers = basics.num_layers, num_heads = basics.num_heads;
   const std::vector<int>& kv_heads = basics.kv_heads;
   ASSIGN_OR_RETURN(const std::vector<int> ffn_dims,
@@ -175,68 +172,15 @@ struct Layer {
   const float* output_scale;  // [1] layer_scalar, or null
 };
 
-class Gemma4 : public Model {
+class Gemma4 : public DecoderModel {
  public:
-  Gemma4(std::shared_ptr<const gguf::File> file, ModelSpec spec, const ModelOptions& options,
-         ThreadPool& pool)
-      : file_(std::move(file)), options_(options), projector_(pool, options.batch_tokens) {
-    spec_ = std::move(spec);
-  }
-
-  Status Bind() {
-    const Metadata meta(*file_, "gemma4");
-    ASSIGN_OR_RETURN(softcap_, meta.FloatOr("final_logit_softcapping", 0.0f));
-    WeightBinder weights(*file_);
-    const int dim = spec_.model_dim;
-    ends_ = BindEnds(*file_, weights, spec_);
-    for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
-      const LayerSpec& s = spec_.layers[i];
-      const std::string p = "blk." + std::to_string(i) + ".";
-      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
-      Layer layer;
-      layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
-      // attention_k_eq_v: full layers have no attn_v (llama.cpp: Vcur = Kcur when absent).
-      layer.attention = {weights.Matrix(p + "attn_q.weight", q_dim, dim),
-                         weights.Matrix(p + "attn_k.weight", kv_dim, dim),
-                         weights.OptionalMatrix(p + "attn_v.weight", kv_dim, dim),
-                         weights.Matrix(p + "attn_output.weight", dim, q_dim)};
-      layer.q_norm = weights.Vector(p + "attn_q_norm.weight", s.head_dim);
-      layer.k_norm = weights.Vector(p + "attn_k_norm.weight", s.head_dim);
-      layer.post_attention_norm = weights.Vector(p + "post_attention_norm.weight", dim);
-      layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
-      layer.ffn = BindFfn(weights, p, s.ffn_dim, dim);
-      layer.post_ffn_norm = weights.Vector(p + "post_ffw_norm.weight", dim);
-      layer.output_scale = weights.OptionalVector(p + "layer_output_scale.weight", 1);
-      layers_.push_back(layer);
-    }
-    RETURN_IF_ERROR(weights.Finish());
-    buffers_.Allocate(spec_, options_.batch_tokens);
-    for (const RopeSpec& rope : spec_.ropes) rope_tables_.emplace_back(rope, options_.batch_tokens);
-    projector_.Reserve(ends_.output);
-    for (const Layer& layer : layers_) {
-      for (const TensorView* w :
-           {&layer.attention.q, &layer.attention.k, &layer.attention.output}) {
-        projector_.Reserve(*w);
-      }
-      if (layer.attention.v.data != nullptr) projector_.Reserve(layer.attention.v);
-      projector_.Reserve(layer.ffn);
-    }
-    return Status::Ok();
-  }
-
-  size_t activation_bytes() const override {
-    size_t bytes = projector_.bytes() + buffers_.bytes();
-    for (const RopeTable& table : rope_tables_) bytes += table.bytes();
-    return bytes;
-  }
+  using DecoderModel::DecoderModel;
 
   void Forward(const Batch& batch, KvCache& kv, float* logits) override {
-    const int64_t n = static_cast<int64_t>(batch.tokens.size());
-    CHECK(n > 0 && n <= options_.batch_tokens) << "batch of " << n << " tokens";
+    const int64_t n = BeginForward(batch);
     const int dim = spec_.model_dim;
     const float eps = spec_.norm_eps;
     DecoderBuffers& b = buffers_;
-    for (RopeTable& table : rope_tables_) table.Compute(batch.positions);
 
     // sqrt(H) rounded to bf16, the checkpoints' dtype (§2.2; gotcha 3: 3840 -> 62.0).
     // llama.cpp scales by sqrtf(H) unrounded, 1e-4 (tiny) to 5e-4 (12B) apart: the conformance
@@ -281,6 +225,37 @@ class Gemma4 : public Model {
   }
 
  private:
+  Status BindLayers(WeightBinder& weights) override {
+    // Before any tensor is looked for: what the dense pass cannot run is named first.
+    RETURN_IF_ERROR(CheckRunnable(*file_, spec_));
+    const Metadata meta(*file_, "gemma4");
+    ASSIGN_OR_RETURN(softcap_, meta.FloatOr("final_logit_softcapping", 0.0f));
+    const int dim = spec_.model_dim;
+    for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
+      const LayerSpec& s = spec_.layers[i];
+      const std::string p = "blk." + std::to_string(i) + ".";
+      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
+      Layer layer;
+      layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
+      // attention_k_eq_v: full layers have no attn_v (llama.cpp: Vcur = Kcur when absent).
+      layer.attention = {weights.Matrix(p + "attn_q.weight", q_dim, dim),
+                         weights.Matrix(p + "attn_k.weight", kv_dim, dim),
+                         weights.OptionalMatrix(p + "attn_v.weight", kv_dim, dim),
+                         weights.Matrix(p + "attn_output.weight", dim, q_dim)};
+      layer.q_norm = weights.Vector(p + "attn_q_norm.weight", s.head_dim);
+      layer.k_norm = weights.Vector(p + "attn_k_norm.weight", s.head_dim);
+      layer.post_attention_norm = weights.Vector(p + "post_attention_norm.weight", dim);
+      layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
+      layer.ffn = BindFfn(weights, p, s.ffn_dim, dim);
+      layer.post_ffn_norm = weights.Vector(p + "post_ffw_norm.weight", dim);
+      layer.output_scale = weights.OptionalVector(p + "layer_output_scale.weight", 1);
+      layers_.push_back(layer);
+    }
+    return Status::Ok();
+  }
+
+  void ReserveLayers() override { ReserveDense(projector_, layers_); }
+
   // logits = c · tanh(logits / c) (gotcha 15), split over the pool: 262144 tanh per token.
   void Softcap(float* logits, int64_t count) {
     const float cap = softcap_, inverse = 1.0f / softcap_;
@@ -289,14 +264,8 @@ class Gemma4 : public Model {
     });
   }
 
-  std::shared_ptr<const gguf::File> file_;
-  ModelOptions options_;
-  Projector projector_;
-  EndWeights ends_;
   float softcap_ = 0.0f;  // final_logit_softcapping (30), 0: none
   std::vector<Layer> layers_;
-  std::vector<RopeTable> rope_tables_;
-  DecoderBuffers buffers_;
 };
 
 }  // namespace
@@ -305,11 +274,7 @@ Result<ModelSpec> ParseGemma4Spec(const gguf::File& file) { return ParseSpec(fil
 
 Result<std::unique_ptr<Model>> LoadGemma4(std::shared_ptr<const gguf::File> file,
                                           const ModelOptions& options, ThreadPool& pool) {
-  ASSIGN_OR_RETURN(ModelSpec spec, ParseSpec(*file));
-  RETURN_IF_ERROR(CheckRunnable(*file, spec));
-  auto model = std::make_unique<Gemma4>(std::move(file), std::move(spec), options, pool);
-  RETURN_IF_ERROR(model->Bind());
-  return std::unique_ptr<Model>(std::move(model));
+  return LoadDecoder<Gemma4>(ParseSpec, std::move(file), options, pool);
 }
 
 }  // namespace snug

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "kernels/kernels.h"
 #include "models/architectures.h"
 #include "models/blocks.h"
+#include "models/decoder_model.h"
 #include "models/metadata.h"
 #include "models/moe.h"
 #include "models/weights.h"
@@ -52,12 +52,8 @@ RopeSpec YarnRope(int rotary_dims, float base, float factor, int original_contex
 
 Result<ModelSpec> ParseSpec(const gguf::File& file) {
   const Metadata meta(file, "gpt-oss");
-  ModelSpec spec;
-  spec.architecture = "gpt-oss";
   ASSIGN_OR_RETURN(const DecoderBasics basics, ReadDecoderBasics(meta, 131072, 1e-5f));
-  spec.model_dim = basics.model_dim;
-  spec.context_tokens = basics.context_tokens;
-  spec.norm_eps = basics.norm_eps;
+  ModelSpec spec = StartSpec("gpt-oss", basics);
   const int num_layers = basics.num_layers, num_heads = basics.num_heads;
   const std::vector<int>& kv_heads = basics.kv_heads;
   ASSIGN_OR_RETURN(const int head_dim,
@@ -121,21 +117,56 @@ struct Layer {
   MoeWeights moe;
 };
 
-class GptOss : public Model {
+class GptOss : public DecoderModel {
  public:
   GptOss(std::shared_ptr<const gguf::File> file, ModelSpec spec, const ModelOptions& options,
          ThreadPool& pool)
-      : file_(std::move(file)),
-        options_(options),
-        projector_(pool, options.batch_tokens),
-        moe_(projector_, spec, options.batch_tokens) {
-    spec_ = std::move(spec);
+      : DecoderModel(std::move(file), std::move(spec), options, pool),
+        moe_(projector_, spec_, options.batch_tokens) {}
+
+  size_t activation_bytes() const override {
+    return DecoderModel::activation_bytes() + moe_.bytes();
   }
 
-  Status Bind() {
-    WeightBinder weights(*file_);
+  void Forward(const Batch& batch, KvCache& kv, float* logits) override {
+    const int64_t n = BeginForward(batch);
     const int dim = spec_.model_dim;
-    ends_ = BindEnds(*file_, weights, spec_);
+    const float eps = spec_.norm_eps;
+    DecoderBuffers& b = buffers_;
+    const RopeTable& rope = rope_tables_[0];  // the one rope of every layer
+
+    EmbedTokens(ends_.embedding, batch.tokens, 1.0f, b.hidden.data());  // no embedding scale
+    for (int i = 0; i < static_cast<int>(layers_.size()); ++i) {
+      const Layer& w = layers_[i];
+      const LayerSpec& s = spec_.layers[i];
+      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
+      // Attention: biased projections, YaRN RoPE, sinks in the softmax, biased output.
+      RmsNormRows(b.hidden.data(), w.attn_norm, eps, n, dim, b.normed.data());
+      projector_.Apply(w.attention.q, b.normed.data(), n, b.q.data());
+      projector_.Apply(w.attention.k, b.normed.data(), n, b.k.data());
+      projector_.Apply(w.attention.v, b.normed.data(), n, b.v.data());
+      Projector::AddBias(w.q_bias, n, q_dim, b.q.data());
+      Projector::AddBias(w.k_bias, n, kv_dim, b.k.data());
+      Projector::AddBias(w.v_bias, n, kv_dim, b.v.data());
+      rope.Apply(b.q.data(), n, s.num_heads, s.head_dim);
+      rope.Apply(b.k.data(), n, s.num_kv_heads, s.head_dim);
+      StoreKv(batch, i, b.k.data(), b.v.data(), kv);
+      Attend(batch, s, i, b.q.data(), w.sinks, kv, projector_.pool(), b.attention.data());
+      projector_.Apply(w.attention.output, b.attention.data(), n, b.projected.data());
+      Projector::AddBias(w.o_bias, n, dim, b.projected.data());
+      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
+      // Mixture of experts on the post-attention norm, added to the residual.
+      RmsNormRows(b.hidden.data(), w.post_attention_norm, eps, n, dim, b.normed.data());
+      moe_.Forward(w.moe, s, MoeRouting::kTopKSoftmax, MoeActivation::kSwigluOai, b.normed.data(),
+                   n, b.projected.data());
+      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
+    }
+    ComputeLogits(batch, dim, ends_.norm, eps, ends_.output, projector_, b, logits);
+  }
+
+ private:
+  Status BindLayers(WeightBinder& weights) override {
+    const int dim = spec_.model_dim;
     for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
       const LayerSpec& s = spec_.layers[i];
       const std::string p = "blk." + std::to_string(i) + ".";
@@ -152,67 +183,18 @@ class GptOss : public Model {
       ASSIGN_OR_RETURN(layer.moe, BindMoe(weights, p, s, dim));
       layers_.push_back(layer);
     }
-    RETURN_IF_ERROR(weights.Finish());
-    buffers_.Allocate(spec_, options_.batch_tokens);
-    rope_table_.emplace(spec_.ropes[0], options_.batch_tokens);
-    projector_.Reserve(ends_.output);
+    return Status::Ok();
+  }
+
+  void ReserveLayers() override {
     for (const Layer& layer : layers_) {
       projector_.Reserve(layer.attention);
       moe_.Reserve(layer.moe);
     }
-    return Status::Ok();
   }
 
-  size_t activation_bytes() const override {
-    return projector_.bytes() + buffers_.bytes() + rope_table_->bytes() + moe_.bytes();
-  }
-
-  void Forward(const Batch& batch, KvCache& kv, float* logits) override {
-    const int64_t n = static_cast<int64_t>(batch.tokens.size());
-    CHECK(n > 0 && n <= options_.batch_tokens) << "batch of " << n << " tokens";
-    const int dim = spec_.model_dim;
-    const float eps = spec_.norm_eps;
-    DecoderBuffers& b = buffers_;
-    rope_table_->Compute(batch.positions);
-
-    EmbedTokens(ends_.embedding, batch.tokens, 1.0f, b.hidden.data());  // no embedding scale
-    for (int i = 0; i < static_cast<int>(layers_.size()); ++i) {
-      const Layer& w = layers_[i];
-      const LayerSpec& s = spec_.layers[i];
-      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
-      // Attention: biased projections, YaRN RoPE, sinks in the softmax, biased output.
-      RmsNormRows(b.hidden.data(), w.attn_norm, eps, n, dim, b.normed.data());
-      projector_.Apply(w.attention.q, b.normed.data(), n, b.q.data());
-      projector_.Apply(w.attention.k, b.normed.data(), n, b.k.data());
-      projector_.Apply(w.attention.v, b.normed.data(), n, b.v.data());
-      Projector::AddBias(w.q_bias, n, q_dim, b.q.data());
-      Projector::AddBias(w.k_bias, n, kv_dim, b.k.data());
-      Projector::AddBias(w.v_bias, n, kv_dim, b.v.data());
-      rope_table_->Apply(b.q.data(), n, s.num_heads, s.head_dim);
-      rope_table_->Apply(b.k.data(), n, s.num_kv_heads, s.head_dim);
-      StoreKv(batch, i, b.k.data(), b.v.data(), kv);
-      Attend(batch, s, i, b.q.data(), w.sinks, kv, projector_.pool(), b.attention.data());
-      projector_.Apply(w.attention.output, b.attention.data(), n, b.projected.data());
-      Projector::AddBias(w.o_bias, n, dim, b.projected.data());
-      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
-      // Mixture of experts on the post-attention norm, added to the residual.
-      RmsNormRows(b.hidden.data(), w.post_attention_norm, eps, n, dim, b.normed.data());
-      moe_.Forward(w.moe, s, MoeRouting::kTopKSoftmax, MoeActivation::kSwigluOai, b.normed.data(),
-                   n, b.projected.data());
-      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
-    }
-    ComputeLogits(batch, dim, ends_.norm, eps, ends_.output, projector_, b, logits);
-  }
-
- private:
-  std::shared_ptr<const gguf::File> file_;
-  ModelOptions options_;
-  Projector projector_;
-  MoeBlock moe_;
-  EndWeights ends_;
+  MoeBlock moe_;  // routes and runs the experts on projector_'s pool and scratch
   std::vector<Layer> layers_;
-  std::optional<RopeTable> rope_table_;
-  DecoderBuffers buffers_;
 };
 
 }  // namespace
@@ -221,10 +203,7 @@ Result<ModelSpec> ParseGptOssSpec(const gguf::File& file) { return ParseSpec(fil
 
 Result<std::unique_ptr<Model>> LoadGptOss(std::shared_ptr<const gguf::File> file,
                                           const ModelOptions& options, ThreadPool& pool) {
-  ASSIGN_OR_RETURN(ModelSpec spec, ParseSpec(*file));
-  auto model = std::make_unique<GptOss>(std::move(file), std::move(spec), options, pool);
-  RETURN_IF_ERROR(model->Bind());
-  return std::unique_ptr<Model>(std::move(model));
+  return LoadDecoder<GptOss>(ParseSpec, std::move(file), options, pool);
 }
 
 }  // namespace snug

@@ -4,12 +4,12 @@
 // adjacent pairs (GGUF permutes Q/K for it) while Qwen uses NEOX pairs. Llama 3's frequency
 // scaling arrives as a rope_freqs tensor of per-pair divisors.
 #include <cmath>
-#include <optional>
 #include <vector>
 
 #include "kernels/kernels.h"
 #include "models/architectures.h"
 #include "models/blocks.h"
+#include "models/decoder_model.h"
 #include "models/metadata.h"
 #include "models/weights.h"
 
@@ -27,12 +27,8 @@ struct Layer {
 
 Result<ModelSpec> ParseSpec(const gguf::File& file, const std::string& architecture) {
   const Metadata meta(file, architecture);
-  ModelSpec spec;
-  spec.architecture = architecture;
   ASSIGN_OR_RETURN(const DecoderBasics basics, ReadDecoderBasics(meta, 4096, 1e-5f));
-  spec.model_dim = basics.model_dim;
-  spec.context_tokens = basics.context_tokens;
-  spec.norm_eps = basics.norm_eps;
+  ModelSpec spec = StartSpec(architecture, basics);
   const int num_layers = basics.num_layers, num_heads = basics.num_heads;
   const std::vector<int>& kv_heads = basics.kv_heads;
   ASSIGN_OR_RETURN(const std::vector<int> ffn_dims,
@@ -77,56 +73,16 @@ Result<ModelSpec> ParseSpec(const gguf::File& file, const std::string& architect
   return spec;
 }
 
-class Llama : public Model {
+class Llama : public DecoderModel {
  public:
-  Llama(std::shared_ptr<const gguf::File> file, ModelSpec spec, const ModelOptions& options,
-        ThreadPool& pool)
-      : file_(std::move(file)), options_(options), projector_(pool, options.batch_tokens) {
-    spec_ = std::move(spec);
-  }
-
-  Status Bind() {
-    WeightBinder weights(*file_);
-    const int dim = spec_.model_dim;
-    ends_ = BindEnds(*file_, weights, spec_);
-    for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
-      const LayerSpec& s = spec_.layers[i];
-      const std::string p = "blk." + std::to_string(i) + ".";
-      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
-      Layer layer;
-      layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
-      layer.attention = BindAttention(weights, p, s, dim);
-      layer.q_bias = weights.OptionalVector(p + "attn_q.bias", q_dim);
-      layer.k_bias = weights.OptionalVector(p + "attn_k.bias", kv_dim);
-      layer.v_bias = weights.OptionalVector(p + "attn_v.bias", kv_dim);
-      layer.q_norm = weights.OptionalVector(p + "attn_q_norm.weight", s.head_dim);
-      layer.k_norm = weights.OptionalVector(p + "attn_k_norm.weight", s.head_dim);
-      layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
-      layer.ffn = BindFfn(weights, p, s.ffn_dim, dim);
-      layers_.push_back(layer);
-    }
-    RETURN_IF_ERROR(weights.Finish());
-    buffers_.Allocate(spec_, options_.batch_tokens);
-    rope_table_.emplace(spec_.ropes[0], options_.batch_tokens);
-    projector_.Reserve(ends_.output);
-    for (const Layer& layer : layers_) {
-      projector_.Reserve(layer.attention);
-      projector_.Reserve(layer.ffn);
-    }
-    return Status::Ok();
-  }
-
-  size_t activation_bytes() const override {
-    return projector_.bytes() + buffers_.bytes() + rope_table_->bytes();
-  }
+  using DecoderModel::DecoderModel;
 
   void Forward(const Batch& batch, KvCache& kv, float* logits) override {
-    const int64_t n = static_cast<int64_t>(batch.tokens.size());
-    CHECK(n > 0 && n <= options_.batch_tokens) << "batch of " << n << " tokens";
+    const int64_t n = BeginForward(batch);
     const int dim = spec_.model_dim;
     const float eps = spec_.norm_eps;
     DecoderBuffers& b = buffers_;
-    rope_table_->Compute(batch.positions);
+    const RopeTable& rope = rope_tables_[0];  // the one rope of every layer
 
     EmbedTokens(ends_.embedding, batch.tokens, 1.0f, b.hidden.data());
     for (int i = 0; i < static_cast<int>(layers_.size()); ++i) {
@@ -146,8 +102,8 @@ class Llama : public Model {
       if (w.k_norm != nullptr) {
         RmsNormRows(b.k.data(), w.k_norm, eps, n * s.num_kv_heads, s.head_dim, b.k.data());
       }
-      rope_table_->Apply(b.q.data(), n, s.num_heads, s.head_dim);
-      rope_table_->Apply(b.k.data(), n, s.num_kv_heads, s.head_dim);
+      rope.Apply(b.q.data(), n, s.num_heads, s.head_dim);
+      rope.Apply(b.k.data(), n, s.num_kv_heads, s.head_dim);
       StoreKv(batch, i, b.k.data(), b.v.data(), kv);
       Attend(batch, s, i, b.q.data(), nullptr, kv, projector_.pool(), b.attention.data());
       projector_.Apply(w.attention.output, b.attention.data(), n, b.projected.data());
@@ -161,13 +117,30 @@ class Llama : public Model {
   }
 
  private:
-  std::shared_ptr<const gguf::File> file_;
-  ModelOptions options_;
-  Projector projector_;
-  EndWeights ends_;
+  Status BindLayers(WeightBinder& weights) override {
+    const int dim = spec_.model_dim;
+    for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
+      const LayerSpec& s = spec_.layers[i];
+      const std::string p = "blk." + std::to_string(i) + ".";
+      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
+      Layer layer;
+      layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
+      layer.attention = BindAttention(weights, p, s, dim);
+      layer.q_bias = weights.OptionalVector(p + "attn_q.bias", q_dim);
+      layer.k_bias = weights.OptionalVector(p + "attn_k.bias", kv_dim);
+      layer.v_bias = weights.OptionalVector(p + "attn_v.bias", kv_dim);
+      layer.q_norm = weights.OptionalVector(p + "attn_q_norm.weight", s.head_dim);
+      layer.k_norm = weights.OptionalVector(p + "attn_k_norm.weight", s.head_dim);
+      layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
+      layer.ffn = BindFfn(weights, p, s.ffn_dim, dim);
+      layers_.push_back(layer);
+    }
+    return Status::Ok();
+  }
+
+  void ReserveLayers() override { ReserveDense(projector_, layers_); }
+
   std::vector<Layer> layers_;
-  std::optional<RopeTable> rope_table_;
-  DecoderBuffers buffers_;
 };
 
 }  // namespace
@@ -178,11 +151,7 @@ Result<ModelSpec> ParseLlamaSpec(const gguf::File& file) {
 
 Result<std::unique_ptr<Model>> LoadLlama(std::shared_ptr<const gguf::File> file,
                                          const ModelOptions& options, ThreadPool& pool) {
-  const std::string architecture(file->architecture());
-  ASSIGN_OR_RETURN(ModelSpec spec, ParseSpec(*file, architecture));
-  auto model = std::make_unique<Llama>(std::move(file), std::move(spec), options, pool);
-  RETURN_IF_ERROR(model->Bind());
-  return std::unique_ptr<Model>(std::move(model));
+  return LoadDecoder<Llama>(ParseLlamaSpec, std::move(file), options, pool);
 }
 
 }  // namespace snug

@@ -3,9 +3,6 @@
 // equal each run alone.
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <numeric>
-
 #include "base/thread_pool.h"
 #include "forward_helpers.h"
 #include "kv/kv_cache.h"
@@ -14,10 +11,10 @@
 namespace snug {
 namespace {
 
+using test::ExpectBatchedEqualsAlone;
+using test::ExpectChunkingAgrees;
 using test::Loaded;
-using test::MaxRelativeDifference;
 using test::RandomTokens;
-using test::RunInChunks;
 using test::WriteAndLoad;
 
 class ForwardTest : public ::testing::TestWithParam<std::tuple<std::string, DType>> {};
@@ -35,41 +32,14 @@ TEST_P(ForwardTest, ChunkedPrefillEqualsOneShotAndStepByStep) {
   ASSERT_TRUE(kv.ok()) << kv.status().ToString();
   // 50 tokens: longer than gemma3-tiny's window of 16, so the sliding rings wrap.
   const std::vector<int32_t> tokens = RandomTokens(50, model.spec().vocab_size, 5);
-  const std::vector<float> one_shot = RunInChunks(model, **kv, tokens, 64);
-  const std::vector<float> sevens = RunInChunks(model, **kv, tokens, 7);
-  const std::vector<float> single = RunInChunks(model, **kv, tokens, 1);
-  for (float value : one_shot) ASSERT_TRUE(std::isfinite(value));
-  EXPECT_LT(MaxRelativeDifference(one_shot, sevens), 1e-4);
-  EXPECT_LT(MaxRelativeDifference(one_shot, single), 1e-4);
+  ExpectChunkingAgrees(model, **kv, tokens, 64);
 }
 
 TEST_P(ForwardTest, BatchedSequencesEqualEachAlone) {
   const auto& [preset, type] = GetParam();
   ThreadPool pool(2);
   Loaded loaded = WriteAndLoad(preset, type, pool, 64);
-  Model& model = *loaded.model;
-  const int vocab = model.spec().vocab_size;
-  auto kv = KvCache::Create(model.spec().KvLayers(),
-                            {.slots = 2, .context_tokens = 128, .batch_tokens = 64});
-  ASSERT_TRUE(kv.ok());
-  const std::vector<int32_t> a = RandomTokens(30, vocab, 1), b = RandomTokens(21, vocab, 2);
-  const std::vector<float> alone_a = RunInChunks(model, **kv, a, 64);
-  const std::vector<float> alone_b = RunInChunks(model, **kv, b, 64);
-
-  // Interleave: prefill both in one batch (a in slot 0, b in slot 1), logits of every token.
-  std::vector<int32_t> tokens, positions, slots, rows;
-  for (size_t i = 0; i < a.size(); ++i) tokens.push_back(a[i]), positions.push_back(i), slots.push_back(0);
-  for (size_t i = 0; i < b.size(); ++i) tokens.push_back(b[i]), positions.push_back(i), slots.push_back(1);
-  rows.resize(tokens.size());
-  std::iota(rows.begin(), rows.end(), 0);
-  std::vector<float> together(tokens.size() * vocab);
-  (*kv)->Clear(0);
-  (*kv)->Clear(1);
-  model.Forward({tokens, positions, slots, rows}, **kv, together.data());
-  const std::vector<float> together_a(together.begin(), together.begin() + a.size() * vocab);
-  const std::vector<float> together_b(together.begin() + a.size() * vocab, together.end());
-  EXPECT_LT(MaxRelativeDifference(alone_a, together_a), 1e-4);
-  EXPECT_LT(MaxRelativeDifference(alone_b, together_b), 1e-4);
+  ExpectBatchedEqualsAlone(*loaded.model, 30, 21, 64);
 }
 
 INSTANTIATE_TEST_SUITE_P(

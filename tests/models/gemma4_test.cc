@@ -18,10 +18,11 @@
 namespace snug {
 namespace {
 
+using test::ExpectBatchedEqualsAlone;
+using test::ExpectChunkingAgrees;
+using test::LargestMagnitude;
 using test::Loaded;
-using test::MaxRelativeDifference;
 using test::RandomTokens;
-using test::RunInChunks;
 using test::WriteAndLoad;
 
 constexpr int kBatchTokens = 96;
@@ -44,52 +45,16 @@ TEST_P(Gemma4Test, ChunkedPrefillEqualsOneShotAndStepByStep) {
   // 90 tokens: almost three of the sliding layers' windows (32), so their rings wrap in decode,
   // and a one-shot prefill needs the banded mask.
   const std::vector<int32_t> tokens = RandomTokens(90, spec.vocab_size, 11);
-  const std::vector<float> one_shot = RunInChunks(model, **kv, tokens, kBatchTokens);
-  const std::vector<float> sevens = RunInChunks(model, **kv, tokens, 7);
-  const std::vector<float> single = RunInChunks(model, **kv, tokens, 1);
-  float largest = 0.0f;
-  for (float value : one_shot) {
-    ASSERT_TRUE(std::isfinite(value));
-    largest = std::max(largest, std::abs(value));
-  }
+  const float largest = LargestMagnitude(ExpectChunkingAgrees(model, **kv, tokens, kBatchTokens));
   // The final softcap bounds every logit by 30, and these random models use a good part of it.
   EXPECT_LE(largest, 30.0f);
   EXPECT_GT(largest, 3.0f);
-  EXPECT_LT(MaxRelativeDifference(one_shot, sevens), 1e-4);
-  EXPECT_LT(MaxRelativeDifference(one_shot, single), 1e-4);
 }
 
 TEST_P(Gemma4Test, BatchedSequencesEqualEachAlone) {
   ThreadPool pool(2);
   Loaded loaded = WriteAndLoad("gemma4-tiny", GetParam(), pool, kBatchTokens);
-  Model& model = *loaded.model;
-  const int vocab = model.spec().vocab_size;
-  auto kv = KvCache::Create(model.spec().KvLayers(),
-                            {.slots = 2, .context_tokens = 128, .batch_tokens = kBatchTokens});
-  ASSERT_TRUE(kv.ok());
-  const std::vector<int32_t> a = RandomTokens(50, vocab, 1), b = RandomTokens(37, vocab, 2);
-  const std::vector<float> alone_a = RunInChunks(model, **kv, a, kBatchTokens, 0);
-  const std::vector<float> alone_b = RunInChunks(model, **kv, b, kBatchTokens, 1);
-
-  // Both prompts in one batch (a in slot 0, b in slot 1), tokens interleaved, every logit.
-  std::vector<int32_t> tokens, positions, slots, rows;
-  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
-    if (i < a.size()) tokens.push_back(a[i]), positions.push_back(i), slots.push_back(0);
-    if (i < b.size()) tokens.push_back(b[i]), positions.push_back(i), slots.push_back(1);
-  }
-  rows.resize(tokens.size());
-  std::iota(rows.begin(), rows.end(), 0);
-  std::vector<float> together(tokens.size() * vocab);
-  (*kv)->Clear(0);
-  (*kv)->Clear(1);
-  model.Forward({tokens, positions, slots, rows}, **kv, together.data());
-  std::vector<float> together_a, together_b;
-  for (size_t r = 0; r < tokens.size(); ++r) {
-    std::vector<float>& out = slots[r] == 0 ? together_a : together_b;
-    out.insert(out.end(), together.begin() + r * vocab, together.begin() + (r + 1) * vocab);
-  }
-  EXPECT_LT(MaxRelativeDifference(alone_a, together_a), 1e-4);
-  EXPECT_LT(MaxRelativeDifference(alone_b, together_b), 1e-4);
+  ExpectBatchedEqualsAlone(*loaded.model, 50, 37, kBatchTokens);
 }
 
 INSTANTIATE_TEST_SUITE_P(Types, Gemma4Test,

@@ -2,49 +2,31 @@
 // (tools/golden/render_chat_harmony.py), the cases snug refuses, dates, and the stop tokens.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
-
+#include "chat_golden.h"
 #include "test_vocabularies.h"
 #include "tokenizer/chat_format.h"
 
 namespace snug::tokenizer {
 namespace {
 
-using Json = nlohmann::json;
-
-Json LoadGolden() {
-  std::ifstream in(std::string(SNUG_SOURCE_DIR) + "/tests/tokenizer/golden/chat_harmony.json");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return Json::parse(text.str());
-}
+using testing::ExpectMatchesGolden;
+using testing::GoldenMessages;
+using testing::Json;
+using testing::LoadGolden;
 
 TEST(ChatFormatHarmony, MatchesJinjaGoldensByteForByte) {
-  const Json golden = LoadGolden();
+  const Json golden = LoadGolden("chat_harmony.json");
   ASSERT_GE(golden.at("cases").size(), 40u);
   ASSERT_EQ(golden.at("date").get<std::string>(), "2024-07-26");
   int rendered_cases = 0;
   for (const Json& c : golden.at("cases")) {
     const std::string label = c.at("name").get<std::string>() +
                               (c.at("add_generation_prompt").get<bool>() ? "+prompt" : "");
-    std::vector<ChatMessage> messages;
-    for (const Json& m : c.at("messages")) {
-      messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
-    }
     ChatOptions options;  // the default date, "26 Jul 2024", is the goldens' 2024-07-26
     options.add_generation_prompt = c.at("add_generation_prompt").get<bool>();
     options.reasoning_effort = c.at("reasoning_effort").get<std::string>();
-    const Result<std::string> rendered = RenderChat(ChatFormat::kHarmony, messages, options);
-    if (c.value("error", false) || c.value("snug_refuses", false)) {
-      ASSERT_FALSE(rendered.ok()) << label << " should be refused";
-      EXPECT_EQ(rendered.status().code(), StatusCode::kInvalidArgument) << label;
-      continue;
-    }
-    ASSERT_TRUE(rendered.ok()) << label << ": " << rendered.status().ToString();
-    EXPECT_EQ(*rendered, c.at("expected").get<std::string>()) << label;
-    ++rendered_cases;
+    rendered_cases +=
+        ExpectMatchesGolden(c, RenderChat(ChatFormat::kHarmony, GoldenMessages(c), options), label);
   }
   EXPECT_GE(rendered_cases, 30);
 }

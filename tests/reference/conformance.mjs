@@ -81,7 +81,7 @@ const isMoe = (preset) => preset.startsWith("gptoss");
 // upstream can flip a rounding, and llama.cpp scores quantized K against the query rounded to
 // 8 bits (snug: 16; the 8-bit query alone puts a score 0.022 from exact attention over the same
 // rows, snug's 0.0001). Measured on the tiny presets, 5 prompts × 32 steps (gemma3 / llama):
-// q8_0 KV 0.081 / 0.057 with f32 weights (after the near-tie rule stopped hiding a later step),
+// q8_0 KV 0.081 / 0.057 with f32 weights,
 // 0.15 / 0.19 with q8_0; q4_0 KV 0.13 / 0.11 and
 // 0.60 / 0.26 (these flat random distributions magnify q4_0's error: q4_0 KV against f16 KV
 // within one engine moves log-probabilities by up to 1.9).

@@ -101,11 +101,15 @@ kill -TERM "$serve_pid"
 wait "$serve_pid" || fail "serve did not exit 0 on SIGTERM: $(tail -5 "$work/serve.log")"
 
 # bench: escalating prompts up to the context (the last one capped at 1024 - 8), a round of
-# concurrent requests, and a SAFE verdict (peak RSS within the plan within the budget).
-out=$("$snug" bench "$model" --ctx 1024 --lengths 50,500,2000 -n 8 --rounds 1 -t 1 --json) ||
-  fail "bench exited $?: $out"
+# concurrent requests, and a SAFE verdict (peak RSS within the plan within the budget). Under
+# the sanitizers (SNUG_SANITIZED) resident memory includes their shadow memory and quarantine,
+# so the verdict is not checked there (exit 1 = UNSAFE is allowed), only the runs.
+out=$("$snug" bench "$model" --ctx 1024 --lengths 50,500,2000 -n 8 --rounds 1 -t 1 --json)
+status=$?
+[ "$status" -eq 0 ] || { [ -n "${SNUG_SANITIZED:-}" ] && [ "$status" -eq 1 ]; } ||
+  fail "bench exited $status: $out"
 echo "$out" | python3 -c '
-import json, sys
+import json, os, sys
 b = json.load(sys.stdin)
 runs = b["runs"]
 assert [r["prompt_tokens"] for r in runs] == [50, 500, 1016, 500], runs
@@ -115,8 +119,9 @@ for r in runs:
     assert r["completion_tokens"] >= r["requests"], r
     assert r["ttft_ms"] > 0 and r["prefill_tokens_per_second"] > 0, r
     assert 0 < r["peak_rss_bytes"] <= b["peak_rss_bytes"], r
-assert b["safe"] and b["verdict"].startswith("SAFE: peak "), b["verdict"]
-assert b["peak_rss_bytes"] <= b["plan_bytes"] <= b["budget_bytes"], b
+if not os.environ.get("SNUG_SANITIZED"):
+    assert b["safe"] and b["verdict"].startswith("SAFE: peak "), b["verdict"]
+    assert b["peak_rss_bytes"] <= b["plan_bytes"] <= b["budget_bytes"], b
 ' || fail "bench --json: $out"
 "$snug" bench "$model" --memory 40MiB -n 8 >/dev/null 2>&1
 [ $? -eq 1 ] || fail "bench in 40 MiB did not refuse (exit 1)"

@@ -147,7 +147,7 @@ std::string PlanMetrics(const memory::MemoryPlan& plan) {
   return out.str();
 }
 
-EngineOptions EngineOptionsFor(const memory::MemoryPlan& plan, int max_queue, int threads) {
+EngineOptions EngineOptionsFor(const memory::MemoryPlan& plan, int max_queue) {
   return EngineOptions{.parallel = plan.sequences,
                        .context_tokens = plan.context_tokens,
                        .batch_tokens = plan.batch_tokens,
@@ -165,7 +165,7 @@ Result<StartedEngine> StartPlannedEngine(const std::string& path, const PlannedM
   tokenizer::Tokenizer tokenizer = loaded.tokenizer;  // shares the tables
   ASSIGN_OR_RETURN(
       std::unique_ptr<Engine> engine,
-      StartEngine(std::move(loaded), EngineOptionsFor(planned.plan, max_queue, threads)));
+      StartEngine(std::move(loaded), EngineOptionsFor(planned.plan, max_queue)));
   return StartedEngine{std::move(engine), std::move(tokenizer)};
 }
 

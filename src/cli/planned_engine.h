@@ -76,7 +76,7 @@ std::string PlanMetrics(const memory::MemoryPlan& plan);
 
 // The engine's options from the plan: its context, sequences and batch; the flags do not
 // override them (they already capped the plan).
-EngineOptions EngineOptionsFor(const memory::MemoryPlan& plan, int max_queue, int threads);
+EngineOptions EngineOptionsFor(const memory::MemoryPlan& plan, int max_queue);
 
 struct StartedEngine {
   std::unique_ptr<Engine> engine;

@@ -1,18 +1,25 @@
 # The two commands of the README's quick start, and the pieces they are made of.
-#   make demo   install, build, write the demo model, run snug on it
-#   make test   install, build, run the whole suite (what CI runs)
-.PHONY: demo test setup build build-asan build-arm64 build-fuzz test-release test-asan \
-        test-arm64 test-fuzz test-slow bench clean
+#   make demo      install what building and running need, build snug, write the demo model, serve it
+#   make test      install the test toolchain too, build everything, run the whole suite (CI)
+#   make install   build snug and install it under PREFIX (default /usr/local)
+.PHONY: demo test setup setup-app build build-app install uninstall build-asan build-arm64 \
+        build-fuzz test-release test-asan test-arm64 test-fuzz test-slow bench clean
 
 JOBS ?= $(shell nproc)
 DEMO_MODEL ?= models/demo.gguf
 DEMO_PORT ?= 8080
 FUZZ_SECONDS ?= 30
+PREFIX ?= /usr/local
+SNUG_APP = ./build/app/src/cli/snug
+SAFETENSORS_FUZZ_SECONDS ?= 10
+GRAMMAR_FUZZ_SECONDS ?= 10
+HTTP_FUZZ_SECONDS ?= 10
+MEDIA_FUZZ_SECONDS ?= 10
 
 # The demo model has random weights: the text is gibberish, the machinery is real.
-demo: setup build
+demo: setup-app build-app
 	@mkdir -p models
-	test -f $(DEMO_MODEL) || ./build/release/src/cli/snug make-model gemma3-tiny --vocab gemma3 \
+	test -f $(DEMO_MODEL) || $(SNUG_APP) make-model gemma3-tiny --vocab builtin \
 	  --type q8_0 -o $(DEMO_MODEL)
 	@echo
 	@echo "snug is serving $(DEMO_MODEL) on http://127.0.0.1:$(DEMO_PORT). Try, from another terminal:"
@@ -20,12 +27,29 @@ demo: setup build
 	@echo "    -d '{\"model\":\"demo\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello!\"}],\"max_tokens\":32}'"
 	@echo "Ctrl-C stops it."
 	@echo
-	./build/release/src/cli/snug serve $(DEMO_MODEL) --port $(DEMO_PORT)
+	$(SNUG_APP) serve $(DEMO_MODEL) --port $(DEMO_PORT)
 
 test: setup test-release test-asan test-arm64 test-fuzz
 
-setup:
+# Packages to build and run snug (setup-app), and the test toolchain besides (setup).
+setup-app:
 	./scripts/setup.sh
+
+setup:
+	./scripts/setup.sh --test
+
+# Only the snug binary (no tests: no GoogleTest needed).
+build-app:
+	cmake --preset app >/dev/null
+	cmake --build build/app -j $(JOBS) --target snug
+
+install: build-app
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(SNUG_APP) $(DESTDIR)$(PREFIX)/bin/snug
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/snug"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/snug
 
 build:
 	cmake --preset release >/dev/null
@@ -41,7 +65,8 @@ build-arm64:
 
 build-fuzz:
 	cmake --preset fuzz >/dev/null
-	cmake --build build/fuzz -j $(JOBS) --target gguf_fuzz
+	cmake --build build/fuzz -j $(JOBS) --target gguf_fuzz safetensors_fuzz grammar_fuzz \
+	  http_request_fuzz image_fuzz audio_fuzz
 
 test-release: build
 	ctest --test-dir build/release --output-on-failure -j $(JOBS) -LE slow
@@ -55,6 +80,11 @@ test-arm64: build-arm64
 
 test-fuzz: build-fuzz
 	./scripts/fuzz.sh build/fuzz/fuzz/gguf_fuzz $(FUZZ_SECONDS)
+	./scripts/fuzz.sh build/fuzz/fuzz/safetensors_fuzz $(SAFETENSORS_FUZZ_SECONDS)
+	./scripts/fuzz.sh build/fuzz/fuzz/grammar_fuzz $(GRAMMAR_FUZZ_SECONDS)
+	./scripts/fuzz.sh build/fuzz/fuzz/http_request_fuzz $(HTTP_FUZZ_SECONDS)
+	./scripts/fuzz.sh build/fuzz/fuzz/image_fuzz $(MEDIA_FUZZ_SECONDS)
+	./scripts/fuzz.sh build/fuzz/fuzz/audio_fuzz $(MEDIA_FUZZ_SECONDS)
 
 # Checks on multi-GB models: run by hand, reported in closing notes.
 test-slow: build

@@ -1,6 +1,8 @@
 // Prints, as JSON lines: the read bandwidth of this run (the yardstick), then for every weight
 // type and shape the matrix × vector throughput in GB/s of weight bytes (best of several calls)
-// with 1 and 2 threads and its fraction of the bandwidth, then prefill GFLOP/s for Q4_0/Q8_0.
+// with 1 and 2 threads and its fraction of the bandwidth, then prefill GFLOP/s for Q4_0, Q8_0
+// and MLX 4/8-bit. MLX weights (group 64, bf16 scales and biases) count their scales and biases
+// among the bytes read.
 // K types need cols % 256 == 0: they use 2880 × 2816 for 2880 × 2880 and 262144 × 1024 for the
 // 262144 × 1152 output projection (both far above the last-level cache).
 // Usage: matmul_bench [--target=AVX2] [--shape=ROWSxCOLS] [type ...]
@@ -55,6 +57,11 @@ std::vector<uint8_t> Weights(DType type, Shape shape) {
     switch (type) {
       case DType::kQ6_K: std::memcpy(p + 208, &scale, 2); break;
       case DType::kMXFP4: p[0] = 127; break;
+      case DType::kQ2_K:
+        std::memcpy(p + 80, &scale, 2);
+        std::memcpy(p + 82, &scale, 2);
+        break;
+      case DType::kQ3_K: std::memcpy(p + 108, &scale, 2); break;
       case DType::kQ4_1:
       case DType::kQ5_1:
       case DType::kQ4_K:
@@ -66,6 +73,40 @@ std::vector<uint8_t> Weights(DType type, Shape shape) {
     }
   }
   return bytes;
+}
+
+// An MLX weight as mlx-community's files hold it (group 64, bf16 scales and biases; mxfp4:
+// E8M0 bytes per 32): the codes from Weights(), the group parameters beside them.
+struct MlxWeight {
+  std::vector<uint8_t> codes, scales, biases;
+  TensorView view;
+  int64_t bytes() const {  // everything a matrix × vector reads
+    return static_cast<int64_t>(codes.size() + scales.size() + biases.size());
+  }
+};
+
+MlxWeight MlxWeights(DType type, Shape shape) {
+  const int64_t group = type == DType::kMlxMXFP4 ? 32 : 64;
+  const int64_t groups = shape.rows * (shape.cols / group);
+  MlxWeight weight;
+  weight.codes = Weights(type, shape);
+  if (type == DType::kMlxMXFP4) {
+    weight.scales.assign(static_cast<size_t>(groups), 127);
+  } else {
+    weight.scales.resize(static_cast<size_t>(2 * groups));
+    weight.biases.resize(static_cast<size_t>(2 * groups));
+    for (int64_t g = 0; g < groups; ++g) {
+      const uint16_t scale = 0x3C00;  // bf16 2^-7
+      const uint16_t bias = static_cast<uint16_t>(0xBC00 | (g & 0x7F));  // about −2^-7
+      std::memcpy(&weight.scales[2 * g], &scale, 2);
+      std::memcpy(&weight.biases[2 * g], &bias, 2);
+    }
+  }
+  weight.view = TensorView{weight.codes.data(), type, 2, {shape.rows, shape.cols, 0, 0}};
+  weight.view.groups = {weight.scales.data(),
+                        weight.biases.empty() ? nullptr : weight.biases.data(), DType::kBF16,
+                        group};
+  return weight;
 }
 
 // Best time of MatMul over a few calls (at least kMinCalls, about kMinSeconds in total).
@@ -89,9 +130,7 @@ double BestSeconds(const TensorView& weight, int64_t num_tokens, ThreadPool& poo
   return best;
 }
 
-bool IsKType(DType type) {
-  return type == DType::kQ4_K || type == DType::kQ5_K || type == DType::kQ6_K;
-}
+bool IsKType(DType type) { return Info(type).block_elements == 256; }
 
 int Main(int argc, char** argv) {
   std::vector<DType> types;
@@ -130,8 +169,10 @@ int Main(int argc, char** argv) {
     types.push_back(*type);
   }
   if (types.empty()) {
-    types = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
-             DType::kQ5_0, DType::kQ5_1, DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kMXFP4};
+    types = {DType::kF32,    DType::kF16,    DType::kBF16,   DType::kQ8_0,  DType::kQ4_0,
+             DType::kQ4_1,   DType::kQ5_0,   DType::kQ5_1,   DType::kQ2_K,  DType::kQ3_K,
+             DType::kQ4_K,   DType::kQ5_K,   DType::kQ6_K,   DType::kIQ4_NL, DType::kIQ4_XS,
+             DType::kMXFP4,  DType::kMlxQ4,  DType::kMlxQ8,  DType::kMlxMXFP4};
   }
   ThreadPool pools[2] = {ThreadPool(1), ThreadPool(2)};
   double bandwidth[2];
@@ -149,14 +190,18 @@ int Main(int argc, char** argv) {
                                  {262144, k_type ? 1024 : 1152}};
     if (forced_shape) shapes = {*forced_shape};
     for (const Shape& shape : shapes) {
-      const std::vector<uint8_t> bytes = Weights(type, shape);
-      const TensorView weight{bytes.data(), type, 2, {shape.rows, shape.cols, 0, 0}};
+      const MlxWeight mlx = IsMlx(type) ? MlxWeights(type, shape) : MlxWeight{};
+      const std::vector<uint8_t> bytes = IsMlx(type) ? std::vector<uint8_t>() : Weights(type, shape);
+      const TensorView weight =
+          IsMlx(type) ? mlx.view : TensorView{bytes.data(), type, 2, {shape.rows, shape.cols, 0, 0}};
+      // MLX: the scales and biases are read too, so they count.
+      const int64_t weight_bytes = IsMlx(type) ? mlx.bytes() : weight.bytes();
       std::printf("{\"benchmark\": \"matvec\", \"type\": \"%s\", \"rows\": %ld, \"cols\": %ld, "
                   "\"weight_bytes\": %ld",
                   std::string(Name(type)).c_str(), static_cast<long>(shape.rows),
-                  static_cast<long>(shape.cols), static_cast<long>(weight.bytes()));
+                  static_cast<long>(shape.cols), static_cast<long>(weight_bytes));
       for (int p = 0; p < 2; ++p) {
-        const double rate = static_cast<double>(weight.bytes()) / BestSeconds(weight, 1, pools[p]);
+        const double rate = static_cast<double>(weight_bytes) / BestSeconds(weight, 1, pools[p]);
         const char* suffix = p ? "2_threads" : "1_thread";
         std::printf(", \"gb_per_s_%s\": %.2f, \"fraction_of_bandwidth_%s\": %.3f", suffix,
                     rate / 1e9, suffix, rate / bandwidth[p]);
@@ -167,11 +212,13 @@ int Main(int argc, char** argv) {
   }
   // Prefill: compute-bound, so every type's integer kernel is measured in GFLOP/s.
   constexpr int64_t kPrefillTokens = 64;
-  for (DType type : {DType::kQ4_0, DType::kQ8_0}) {
+  for (DType type : {DType::kQ4_0, DType::kQ8_0, DType::kMlxQ4, DType::kMlxQ8}) {
     if (std::find(types.begin(), types.end(), type) == types.end()) continue;
     const Shape shape = forced_shape.value_or(Shape{4096, 4096});
-    const std::vector<uint8_t> bytes = Weights(type, shape);
-    const TensorView weight{bytes.data(), type, 2, {shape.rows, shape.cols, 0, 0}};
+    const MlxWeight mlx = IsMlx(type) ? MlxWeights(type, shape) : MlxWeight{};
+    const std::vector<uint8_t> bytes = IsMlx(type) ? std::vector<uint8_t>() : Weights(type, shape);
+    const TensorView weight =
+        IsMlx(type) ? mlx.view : TensorView{bytes.data(), type, 2, {shape.rows, shape.cols, 0, 0}};
     std::printf("{\"benchmark\": \"prefill\", \"type\": \"%s\", \"rows\": %ld, \"cols\": %ld, "
                 "\"num_tokens\": %ld",
                 std::string(Name(type)).c_str(), static_cast<long>(shape.rows),

@@ -1,6 +1,6 @@
 // libFuzzer target for the GGUF reader: parses the input and touches every metadata value and
 // the first and last byte of every tensor, so ASan sees any view that escapes the input.
-// With SNUG_GGUF_WRITE_SEEDS=DIR it writes a seed corpus of valid files (from gguf::Writer)
+// With SNUG_FUZZ_WRITE_SEEDS=DIR it writes a seed corpus of valid files (from gguf::Writer)
 // into DIR and exits: scripts/fuzz.sh uses that to start from real structure.
 #include <cstdint>
 #include <cstdio>
@@ -123,7 +123,7 @@ void WriteSeeds(const std::string& dir) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  if (const char* dir = std::getenv("SNUG_GGUF_WRITE_SEEDS")) {
+  if (const char* dir = std::getenv("SNUG_FUZZ_WRITE_SEEDS")) {
     WriteSeeds(dir);
     std::exit(0);
   }

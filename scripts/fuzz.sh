@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the GGUF libFuzzer target: scripts/fuzz.sh BINARY SECONDS
-# Seeds are valid files written by the target itself (SNUG_GGUF_WRITE_SEEDS); the corpus the
+# Runs one libFuzzer target: scripts/fuzz.sh BINARY SECONDS
+# Seeds are valid files written by the target itself (SNUG_FUZZ_WRITE_SEEDS); the corpus the
 # fuzzer grows is kept next to the binary, so later runs start where earlier ones stopped.
 # Exits non-zero (and names the reproducer) when the fuzzer finds a crash, leak or timeout.
 set -euo pipefail
@@ -22,12 +22,13 @@ corpus=$work/corpus
 artifacts=$work/artifacts
 mkdir -p "$seeds" "$corpus" "$artifacts"
 
-SNUG_GGUF_WRITE_SEEDS=$seeds "$binary" >/dev/null
+SNUG_FUZZ_WRITE_SEEDS=$seeds "$binary" >/dev/null
 echo "fuzz: $(ls "$seeds" | wc -l) seed files, corpus $(ls "$corpus" | wc -l) files," \
   "running $binary for ${seconds}s"
 
 dict=()
-if [ -f "$root/fuzz/gguf.dict" ]; then dict=(-dict="$root/fuzz/gguf.dict"); fi
+name=$(basename "$binary" _fuzz)  # gguf_fuzz -> fuzz/gguf.dict
+if [ -f "$root/fuzz/$name.dict" ]; then dict=(-dict="$root/fuzz/$name.dict"); fi
 status=0
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0} \
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \

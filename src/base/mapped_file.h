@@ -35,4 +35,12 @@ class MappedFile {
   std::string path_;
 };
 
+// Residency of mapped bytes (model weights) once loaded. Both round the span out to whole pages.
+// Asks the OS to read `bytes` in now, in the background (madvise MADV_WILLNEED), so the first
+// tokens do not wait on page faults one readahead window at a time.
+void AdviseWillNeed(std::span<const uint8_t> bytes);
+// Locks `bytes` in RAM (mlock): the OS can no longer drop them under memory pressure and re-read
+// them from disk mid-answer. Errors name RLIMIT_MEMLOCK when it is the reason.
+Status LockInMemory(std::span<const uint8_t> bytes);
+
 }  // namespace snug

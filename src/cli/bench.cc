@@ -20,6 +20,7 @@
 
 #include "base/process_memory.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cli/planned_engine.h"
 #include "memory/plan_format.h"
 #include "memory/size.h"
@@ -31,13 +32,16 @@ using Clock = std::chrono::steady_clock;
 using memory::FormatBytes;
 
 struct BenchOptions {
-  std::string model_path;
+  ModelArgument model;
+  std::string model_path;  // resolved from `model`
+  ServingFigures serving;  // --max-queue, --max-body-bytes: serve's, so the plan is serve's
   PlanFlags plan;
   std::vector<int> lengths = {50, 500, 2000, 8000, 32000};
   int max_tokens = 32;
   int rounds = 2;
   int concurrent_prompt_tokens = 500;
   bool json = false;
+  bool verbose = false;
 };
 
 // Starts a new high-water mark (Linux: writing 5 to clear_refs resets VmHWM to VmRSS), so each
@@ -98,13 +102,15 @@ Timing RunRequest(Engine& engine, std::vector<int32_t> prompt, int max_tokens) {
   }
   bool first = true;
   while (std::optional<Event> event = (*handle)->Next(-1)) {
-    if (event->kind == Event::Kind::kDelta && first && !event->echo) {
-      timing.ttft_s = Seconds(Clock::now() - start);
-      first = false;
-    } else if (event->kind == Event::Kind::kError) {
-      timing.error = event->error;
-    } else if (event->kind == Event::Kind::kDone) {
-      timing.completion_tokens = event->completion_tokens;
+    if (const auto* delta = std::get_if<events::Delta>(&*event)) {
+      if (first && !delta->echo) {
+        timing.ttft_s = Seconds(Clock::now() - start);
+        first = false;
+      }
+    } else if (const auto* failure = std::get_if<events::Failure>(&*event)) {
+      timing.error = failure->error;
+    } else if (const auto* done = std::get_if<events::Done>(&*event)) {
+      timing.completion_tokens = done->completion_tokens;
     }
   }
   timing.total_s = Seconds(Clock::now() - start);
@@ -201,10 +207,8 @@ nlohmann::ordered_json RunToJson(const Run& run, int64_t plan_bytes) {
 }
 
 int Bench(const BenchOptions& options) {
-  // No HTTP server: no body buffers; requests never wait longer than one slot's release.
-  const int most_sequences =
-      options.plan.parallel > 0 ? options.plan.parallel : memory::kDefaultMaxSequences;
-  const ServingFigures serving{.max_queue = most_sequences, .max_body_bytes = 0};
+  // The plan serve would run (its HTTP buffers included), so bench measures what serve runs.
+  const ServingFigures& serving = options.serving;
   auto planned = PlanModel(options.model_path, options.plan, serving);
   if (!planned.ok()) {
     std::fprintf(stderr, "snug bench: %s\n", planned.status().message().c_str());
@@ -222,7 +226,7 @@ int Bench(const BenchOptions& options) {
   const Clock::time_point load_start = Clock::now();
   auto started = StartPlannedEngine(options.model_path, *planned, serving.max_queue, pool);
   if (!started.ok()) {
-    std::fprintf(stderr, "snug bench: %s\n", started.status().message().c_str());
+    PrintError("bench", started.status(), options.verbose);
     return 1;
   }
   Engine& engine = *started->engine;
@@ -300,27 +304,41 @@ void AddBenchCommand(CLI::App& app, int& exit_code) {
       "bench",
       "Safety and speed at serve's settings: escalating prompts, concurrent requests, "
       "peak memory against the plan");
-  bench->add_option("MODEL", options->model_path, "GGUF model file")->required();
+  AddModelArgument(*bench, options->model);
   AddPlanFlags(*bench, options->plan);
+  bench
+      ->add_option("--max-queue", options->serving.max_queue,
+                   "As serve's: the plan counts queued requests' connections")
+      ->capture_default_str()
+      ->check(Between(0, 4096));
+  bench
+      ->add_option("--max-body-bytes", options->serving.max_body_bytes,
+                   "As serve's: the plan counts a body per HTTP connection")
+      ->capture_default_str()
+      ->check(Between(1024, 1 << 30));
   bench
       ->add_option("--lengths", options->lengths,
                    "Prompt lengths in tokens, run one at a time (capped at the context)")
       ->delimiter(',')
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   bench->add_option("-n,--max-tokens", options->max_tokens, "Tokens generated per request")
       ->capture_default_str()
-      ->check(CLI::Range(1, 1 << 20));
+      ->check(Between(1, 1 << 20));
   bench->add_option("--rounds", options->rounds, "Rounds of concurrent requests")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0));
   bench
       ->add_option("--concurrent-prompt", options->concurrent_prompt_tokens,
                    "Prompt tokens of each concurrent request")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   bench->add_flag("--json", options->json, "Print one JSON object");
-  bench->callback([options, &exit_code] { exit_code = Bench(*options); });
+  AddVerboseFlag(*bench, options->verbose);
+  bench->callback([options, &exit_code] {
+    options->model_path = ResolveModel(options->model);
+    exit_code = Bench(*options);
+  });
 }
 
 }  // namespace snug::cli

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "models/hf_export.h"
 #include "synth/generator.h"
 #include "synth/presets.h"
 #include "synth/vocab.h"
@@ -25,7 +26,10 @@ namespace fs = std::filesystem;
 struct Options {
   std::string preset;
   std::string output;
-  std::string type = "f16";
+  std::string format = "gguf";
+  std::string type;  // default: f16 (GGUF), bf16 (hf, mlx)
+  int bits = 4;
+  int group_size = 64;
   std::string embed_type;
   std::string expert_type;
   std::string vocab;
@@ -127,15 +131,51 @@ void PrintList() {
   }
 }
 
+// --format hf|mlx: the model is drawn as an F32 GGUF beside the output, then written as a
+// directory (hf_export.h) with the float type --type (default bf16); mlx quantizes matrices.
+Status WriteDirectory(const Options& options, const synth::ModelConfig& config,
+                      const synth::ModelPlan& plan) {
+  HfExportOptions hf{.mlx = options.format == "mlx",
+                     .bits = options.bits,
+                     .group_size = options.group_size,
+                     .mxfp4_experts = options.expert_type == "mxfp4"};
+  ASSIGN_OR_RETURN(hf.float_type, ParseType(options.type.empty() ? "bf16" : options.type));
+  if (hf.float_type != DType::kF32 && hf.float_type != DType::kF16 &&
+      hf.float_type != DType::kBF16) {
+    return InvalidArgument("make-model: --format " + options.format +
+                           " stores floats as f32, f16 or bf16 (--type)");
+  }
+  if (hf.group_size != 32 && hf.group_size != 64 && hf.group_size != 128) {
+    return InvalidArgument("make-model: --group-size must be 32, 64 or 128");
+  }
+  const std::string drawn = options.output + ".f32.gguf";
+  RETURN_IF_ERROR(synth::WriteModel(plan, options.seed, drawn, options.threads));
+  Status status = [&]() -> Status {
+    ASSIGN_OR_RETURN(const gguf::File file, gguf::File::Open(drawn));
+    return WriteHfDirectory(file, synth::HfConfigJson(config, plan.vocab.size()), hf,
+                            options.output);
+  }();
+  std::error_code error;
+  fs::remove(drawn, error);
+  return status;
+}
+
 Status Run(const Options& options) {
   ASSIGN_OR_RETURN(synth::ModelConfig config, synth::FindPreset(options.preset));
   ASSIGN_OR_RETURN(config, synth::WithLayers(std::move(config), options.layers));
+  if (options.format != "gguf" && options.format != "hf" && options.format != "mlx") {
+    return InvalidArgument("make-model: --format must be gguf, hf or mlx");
+  }
+  const bool directory = options.format != "gguf";
   synth::TypeOptions types;
-  ASSIGN_OR_RETURN(types.main, ParseType(options.type));
-  if (!options.embed_type.empty()) {
+  ASSIGN_OR_RETURN(types.main,
+                   ParseType(directory ? "f32" : options.type.empty() ? "f16" : options.type));
+  if (!options.embed_type.empty() && !directory) {
     ASSIGN_OR_RETURN(types.embedding, ParseType(options.embed_type));
   }
-  if (!options.expert_type.empty()) {
+  if (directory) {
+    types.experts = DType::kF32;  // drawn exactly; the directory's writer rounds them
+  } else if (!options.expert_type.empty()) {
     ASSIGN_OR_RETURN(types.experts, ParseType(options.expert_type));
   }
   RETURN_IF_ERROR(synth::ValidateTypes(types));
@@ -168,6 +208,17 @@ Status Run(const Options& options) {
                    synth::LoadVocabulary(config.architecture, source, tokenizer_json));
   const synth::ModelPlan plan = synth::PlanModel(config, std::move(vocab), types);
   for (const std::string& note : plan.notes) std::cerr << "make-model: " << note << "\n";
+  if (directory) {
+    RETURN_IF_ERROR(WriteDirectory(options, config, plan));
+    if (!options.quiet) {
+      std::fprintf(stderr, "make-model: wrote %s/: %s, %s format%s\n", options.output.c_str(),
+                   config.preset.c_str(), options.format.c_str(),
+                   options.format == "mlx" ? (" " + std::to_string(options.bits) + "-bit group " +
+                                              std::to_string(options.group_size)).c_str()
+                                           : "");
+    }
+    return Status::Ok();
+  }
 
   // Progress only for files big enough to wait for.
   const bool show_progress = !options.quiet && plan.tensor_bytes() > (int64_t{256} << 20);
@@ -206,13 +257,23 @@ void AddMakeModelCommand(CLI::App& app, int& exit_code) {
   CLI::App* command = app.add_subcommand(
       "make-model", "Write a synthetic GGUF model of a preset shape with seeded random weights");
   command->add_option("preset", options->preset, "Preset name (see --list)");
-  command->add_option("-o,--output", options->output, "GGUF file to write");
+  command->add_option("-o,--output", options->output,
+                      "GGUF file to write (a directory for --format hf|mlx)");
+  command->add_option("--format", options->format,
+                      "gguf (default), hf (a Hugging Face safetensors directory) or mlx (an MLX "
+                      "quantized directory); both with tokenizer.json and tokenizer_config.json");
   command->add_option("--type", options->type,
                       "Type of the weight matrices: f32 f16 bf16 q8_0 q4_0 q4_k q5_k q6_k mxfp4 "
-                      "(mxfp4: experts MXFP4, other matrices q8_0). Default f16");
+                      "(mxfp4: experts MXFP4, other matrices q8_0). Default f16. With --format "
+                      "hf|mlx: the float type f32, f16 or bf16 (default bf16)");
+  command->add_option("--bits", options->bits, "--format mlx: 2, 3, 4, 5, 6 or 8 (default 4)");
+  command->add_option("--group-size", options->group_size,
+                      "--format mlx: values per scale, 32, 64 or 128 (default 64)");
   command->add_option("--embed-type", options->embed_type,
                       "Type of token_embd (and an untied output). Default: --type");
-  command->add_option("--expert-type", options->expert_type, "Type of MoE experts. Default mxfp4");
+  command->add_option("--expert-type", options->expert_type,
+                      "Type of MoE experts. Default mxfp4 (--format mlx: mxfp4 gives MLX mxfp4 "
+                      "experts, else they take --bits)");
   command->add_option("--vocab", options->vocab,
                       "builtin | gemma3 (Gemma presets) | gptoss (gpt-oss, Llama). Default: "
                       "builtin for *-tiny, the real one for real-size presets");
@@ -235,13 +296,7 @@ void AddMakeModelCommand(CLI::App& app, int& exit_code) {
       exit_code = 2;
       return;
     }
-    const Status status = Run(*options);
-    if (!status.ok()) {
-      std::cerr << status.message() << "\n";
-      exit_code = 1;
-      return;
-    }
-    exit_code = 0;
+    exit_code = ExitCode(Run(*options));
   });
 }
 

@@ -2,11 +2,14 @@
 #include "cli/planned_engine.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <optional>
 #include <sstream>
 #include <thread>
 
+#include "cli/flags.h"
 #include "engine/loaded_model.h"
+#include "models/hf_import.h"
 #include "formats/gguf.h"
 #include "memory/budget.h"
 #include "memory/plan_format.h"
@@ -24,35 +27,45 @@ Result<std::optional<int64_t>> OptionalSize(const std::string& text) {
 }  // namespace
 
 void AddPlanFlags(CLI::App& command, PlanFlags& flags) {
-  command.add_option("--memory", flags.memory,
-                     "Budget, e.g. 16GiB, 12G, 800MiB (default: from the machine)");
-  command.add_option("--reserve", flags.reserve,
-                     "Memory left to the OS when the budget comes from the machine");
   command
-      .add_option("--ctx", flags.context_tokens,
+      .add_option("--memory", flags.memory,
+                  "Budget, e.g. 16GiB, 12G, 800MiB (default: from the machine)")
+      ->check(SizeWithUnit());
+  command
+      .add_option("--reserve", flags.reserve,
+                  "Memory left to the OS when the budget comes from the machine")
+      ->check(SizeWithUnit());
+  command
+      .add_option("-c,--ctx,--ctx-size", flags.context_tokens,
                   "Longest context per request, prompt + completion (default: as large as fits)")
-      ->check(CLI::PositiveNumber);
+      ->check(AtLeast(1));
   command
       .add_option("--min-ctx", flags.min_context_tokens,
                   "Refuse when one sequence of this context does not fit (the model's maximum "
                   "if smaller)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
-  command.add_option("--kv-type", flags.kv_type, "KV cache type: f16 (default), q8_0, q4_0")
-      ->transform(CLI::CheckedTransformer(KvTypeNames(), CLI::ignore_case).description(""))
-      ->type_name("f16|q8_0|q4_0");
+      ->check(AtLeast(1));
+  AddKvTypeOption(command, flags.kv_type);
   command
       .add_option("--parallel", flags.parallel,
                   "Sequences at once (default: as many as fit, up to " +
                       std::to_string(memory::kDefaultMaxSequences) + ")")
-      ->check(CLI::Range(1, 256));
+      ->check(Between(1, 256));
   command
       .add_option("--batch-tokens", flags.batch_tokens, "Tokens per forward pass (prefill chunk)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 65536));
+      ->check(Between(1, 65536));
+  command
+      .add_option("--max-image-tokens", flags.max_image_tokens,
+                  "Largest image a request may hold, in soft tokens (models that take images; "
+                  "the batch grows to prefill one in a single chunk)")
+      ->capture_default_str()
+      ->check(Between(1, 16384));
   command.add_option("-t,--threads", flags.threads, "Compute threads (0 = one per core)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(AtLeast(0, "0 = one per core"));
+  AddMlockFlag(command, flags.mlock);
+  AddGpuLayersOption(command);
 }
 
 int ResolveThreads(int threads) {
@@ -67,7 +80,7 @@ Result<PlannedModel> PlanModel(const std::string& path, const PlanFlags& flags,
                                const ServingFigures& serving) {
   PlannedModel planned;
   {
-    ASSIGN_OR_RETURN(const gguf::File file, gguf::File::Open(path));
+    ASSIGN_OR_RETURN(const gguf::File file, OpenModelSource(path));
     ASSIGN_OR_RETURN(planned.facts, memory::ReadModelFacts(file));
   }
   if (planned.facts.spec.name.empty()) planned.facts.spec.name = path;
@@ -75,8 +88,21 @@ Result<PlannedModel> PlanModel(const std::string& path, const PlanFlags& flags,
   memory::BudgetOptions budget_options;
   ASSIGN_OR_RETURN(budget_options.memory_bytes, OptionalSize(flags.memory));
   ASSIGN_OR_RETURN(budget_options.reserve_bytes, OptionalSize(flags.reserve));
-  ASSIGN_OR_RETURN(const memory::Budget budget,
-                   memory::DecideBudget(budget_options, memory::ReadMachine()));
+  const memory::MachineReadings machine = memory::ReadMachine();
+  ASSIGN_OR_RETURN(const memory::Budget budget, memory::DecideBudget(budget_options, machine));
+  // A budget past what the machine has is a plan the kernel will not honour: say so, but let an
+  // operator who knows better (swap, a machine being resized) go on.
+  const int64_t machine_bytes = machine.cgroup_limit_bytes
+                                    ? std::min(*machine.cgroup_limit_bytes, machine.physical_bytes)
+                                    : machine.physical_bytes;
+  if (budget_options.memory_bytes && machine_bytes > 0 &&
+      *budget_options.memory_bytes > machine_bytes) {
+    std::fprintf(stderr,
+                 "snug: warning: --memory %s is more than this machine has (%s%s): the plan "
+                 "may promise memory the machine cannot give, and the process may be killed\n",
+                 flags.memory.c_str(), memory::FormatBytes(machine_bytes).c_str(),
+                 machine.cgroup_limit_bytes ? ", its cgroup limit" : "");
+  }
 
   memory::PlanOptions& options = planned.options;
   options.kv_type = flags.kv_type;
@@ -84,13 +110,16 @@ Result<PlannedModel> PlanModel(const std::string& path, const PlanFlags& flags,
   options.min_context_tokens = flags.min_context_tokens;
   if (flags.parallel > 0) options.parallel = flags.parallel;
   options.batch_tokens = flags.batch_tokens;
+  options.max_image_tokens = flags.max_image_tokens;
   options.threads = ResolveThreads(flags.threads);
+  options.lock_weights = flags.mlock;
   options.max_queue = serving.max_queue;
   if (serving.max_body_bytes > 0) {
     // The most sequences the plan may choose: the server's pool is sized for them.
     const int most_sequences = flags.parallel > 0 ? flags.parallel : memory::kDefaultMaxSequences;
     options.http_connections = HttpConnections(most_sequences, serving);
     options.max_body_bytes = serving.max_body_bytes;
+    options.http_media_bytes = serving.media_bytes;
   } else {
     options.http_connections = 0;
     options.max_body_bytes = 0;
@@ -152,7 +181,8 @@ EngineOptions EngineOptionsFor(const memory::MemoryPlan& plan, int max_queue) {
                        .context_tokens = plan.context_tokens,
                        .batch_tokens = plan.batch_tokens,
                        .max_queue = max_queue,
-                       .kv_type = plan.kv_type};
+                       .kv_type = plan.kv_type,
+                       .max_image_tokens = plan.max_image_tokens};
 }
 
 Result<StartedEngine> StartPlannedEngine(const std::string& path, const PlannedModel& planned,
@@ -161,7 +191,9 @@ Result<StartedEngine> StartPlannedEngine(const std::string& path, const PlannedM
   const int threads = planned.options.threads;
   ASSIGN_OR_RETURN(
       LoadedModel loaded,
-      LoadModelFile(path, {.batch_tokens = planned.plan.batch_tokens, .threads = threads}, pool));
+      LoadModelFile(path, {.batch_tokens = planned.plan.batch_tokens, .threads = threads}, pool,
+                    planned.options.lock_weights ? WeightResidency::kLock
+                                                 : WeightResidency::kPrefetch));
   tokenizer::Tokenizer tokenizer = loaded.tokenizer;  // shares the tables
   ASSIGN_OR_RETURN(
       std::unique_ptr<Engine> engine,

@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "base/thread_pool.h"
 #include "engine/engine.h"
+#include "media/image.h"
 #include "memory/plan.h"
 #include "tokenizer/tokenizer.h"
 
@@ -26,11 +27,13 @@ struct PlanFlags {
   int min_context_tokens = 4096;
   int parallel = 0;  // --parallel: exactly this many sequences; 0: as many as fit (≤ 4)
   int batch_tokens = 512;
+  int max_image_tokens = 280;  // --max-image-tokens (models that take images)
   int threads = 0;  // 0: one per core
+  bool mlock = false;  // --mlock: lock the weights in RAM
 };
 
 // Registers --memory, --reserve, --kv-type, --ctx, --min-ctx, --parallel,
-// --batch-tokens and -t/--threads on `command`.
+// --batch-tokens, --max-image-tokens, -t/--threads and --mlock on `command`.
 void AddPlanFlags(CLI::App& command, PlanFlags& flags);
 
 // -t 0 means one thread per core.
@@ -42,11 +45,23 @@ inline constexpr int kDefaultMaxQueue = 64;
 // 1 MiB; every connection may hold one body and its parsed JSON, and the plan counts them all.
 inline constexpr int64_t kDefaultMaxBodyBytes = 2 << 20;
 
+// Decoded images and audio all requests hold at once (--media-budget).
+inline constexpr int64_t kDefaultMediaBudgetBytes = int64_t{256} << 20;
+// The server's media memory: the budget of decoded media, plus the peak of decoding one image
+// (decoding is one at a time; RGB bytes and the resize's passes, ~7 bytes a pixel of the largest
+// image --max-image-pixels admits).
+inline int64_t MediaBytes(int64_t budget_bytes, int64_t max_image_pixels) {
+  return budget_bytes + 7 * max_image_pixels;
+}
+
 // What a server in front of the engine holds besides it (the plan counts its buffers).
 struct ServingFigures {
   int max_queue = kDefaultMaxQueue;               // requests waiting for a slot
   int64_t max_body_bytes = kDefaultMaxBodyBytes;  // the largest request body; 0: no HTTP server
   int extra_connections = 8;  // connections beyond running + queued (probes, metrics, 429s)
+  // Decoded media held by requests and the image being decoded (MediaBytes), for models that
+  // take images or audio.
+  int64_t media_bytes = MediaBytes(kDefaultMediaBudgetBytes, media::ImageLimits().max_pixels);
 };
 
 // The HTTP connections a server needs for `sequences` running requests: one per running or

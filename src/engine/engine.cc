@@ -17,26 +17,33 @@ namespace {
 
 void PushDone(RequestChannel& channel, int prompt_tokens, int completion_tokens,
               int cached_tokens) {
-  Event done;
-  done.kind = Event::Kind::kDone;
-  done.prompt_tokens = prompt_tokens;
-  done.completion_tokens = completion_tokens;
-  done.cached_tokens = cached_tokens;
-  channel.Push(std::move(done));
+  channel.Push(events::Done{.prompt_tokens = prompt_tokens,
+                            .completion_tokens = completion_tokens,
+                            .cached_tokens = cached_tokens});
 }
 
-// kError then kDone; if even those cannot be allocated, the channel makes them up.
+// Failure then Done; if even those cannot be allocated, the channel makes them up.
 void PushError(RequestChannel& channel, const Status& error, int prompt_tokens,
                int completion_tokens, int cached_tokens) noexcept {
   try {
-    Event event;
-    event.kind = Event::Kind::kError;
-    event.error = error;
-    channel.Push(std::move(event));
+    channel.Push(events::Failure{error});
     PushDone(channel, prompt_tokens, completion_tokens, cached_tokens);
   } catch (const std::bad_alloc&) {
     channel.Abort(prompt_tokens, completion_tokens, cached_tokens);
   }
+}
+
+MediaSupport MediaSupportOf(const MediaSpec& media, const EngineOptions& options) {
+  MediaSupport support;
+  support.image_patch_px = media.image_patch_px;
+  support.audio_frame_samples = media.audio_frame_samples;
+  if (media.images()) {
+    // A step holds one decode token per running sequence beside the image's chunk.
+    const int room = options.batch_tokens - options.parallel;
+    support.max_image_tokens =
+        options.max_image_tokens > 0 ? std::min(options.max_image_tokens, room) : room;
+  }
+  return support;
 }
 
 }  // namespace
@@ -48,11 +55,14 @@ EngineImpl::EngineImpl(LoadedModel model, const EngineOptions& options, std::uni
       kv_(std::move(kv)),
       vocab_size_(model_.model->spec().vocab_size),
       end_of_generation_(EndOfGenerationTokens(model_.tokenizer)),
+      media_support_(MediaSupportOf(model_.model->spec().media, options)),
+      media_tokens_(MediaTokensOf(model_.model->spec(), model_.tokenizer)),
       slot_table_(std::move(slot_table)),
       logits_(std::move(logits)),
       logit_rows_(static_cast<int>(logits_.size() / vocab_size_)),
       free_slots_(options.parallel) {
   tokens_.reserve(options.batch_tokens);
+  batch_media_.reserve(options.batch_tokens);
   positions_.reserve(options.batch_tokens);
   batch_slots_.reserve(options.batch_tokens);
   logit_indices_.reserve(logit_rows_);
@@ -62,6 +72,7 @@ EngineImpl::EngineImpl(LoadedModel model, const EngineOptions& options, std::uni
   arrived_.reserve(options.parallel);
   admitted_.reserve(options.parallel);
   published_.slots = options.parallel;
+  published_.queue_limit = options.max_queue;
   published_.kv_bytes = static_cast<int64_t>(kv_->bytes());
 }
 
@@ -96,6 +107,14 @@ Status EngineImpl::Validate(const Request& request) const {
         "engine: sampling needs temperature ≥ 0, top_k ≥ 0, 0 < top_p ≤ 1, 0 ≤ min_p ≤ 1, "
         "repetition_penalty > 0 and finite penalties");
   }
+  if (!request.media.empty() && request.echo_prompt_logprobs) {
+    return InvalidArgument("engine: prompt logprobs (echo) are not available with images or audio");
+  }
+  if (!request.media.empty() || media_tokens_.image >= 0 || media_tokens_.audio >= 0) {
+    RETURN_IF_ERROR(LocateMedia(request.prompt, request.media, media_tokens_,
+                                model_.model->spec().media, media_support_)
+                        .status());
+  }
   // The admission policy (engine.h): a slot holds the whole context, so this is the only
   // size check; an admitted request always has KV room for prompt + max_tokens.
   const int64_t needed = static_cast<int64_t>(request.prompt.size()) + request.max_tokens;
@@ -111,6 +130,11 @@ Status EngineImpl::Validate(const Request& request) const {
 Result<std::unique_ptr<RequestHandle>> EngineImpl::Submit(Request request) {
   RETURN_IF_ERROR(Validate(request));
   try {
+    if (request.grammar || !request.argument_grammars.empty()) {
+      std::call_once(token_index_once_, [this] {
+        token_index_.emplace(grammar::TokenIndex::FromTokenizer(model_.tokenizer));
+      });
+    }
     // Everything this request needs from the heap comes first, so a failure leaves no trace.
     auto channel = std::make_shared<RequestChannel>();
     auto handle = std::make_unique<ChannelHandle>(channel);
@@ -170,11 +194,7 @@ void EngineImpl::EndWaiting(Pending& pending, const Status* error) noexcept {
   if (error != nullptr) return PushError(channel, *error, prompt_tokens, 0, 0);
   try {  // cancelled before it ran: every choice finishes cancelled
     for (int choice = 0; choice < pending.request.n; ++choice) {
-      Event finish;
-      finish.kind = Event::Kind::kFinish;
-      finish.choice = choice;
-      finish.finish = FinishReason::kCancelled;
-      channel.Push(std::move(finish));
+      channel.Push(events::Finish{.choice = choice, .reason = FinishReason::kCancelled});
     }
     PushDone(channel, prompt_tokens, 0, 0);
   } catch (const std::bad_alloc&) {
@@ -251,10 +271,20 @@ void EngineImpl::Activate(Pending pending) {
   std::unique_ptr<RunningRequest> request;
   try {
     request = std::make_unique<RunningRequest>(std::move(pending.request), channel);
+    if (!request->request.media.empty()) {
+      // Checked by Submit's Validate: the same prompt and media locate the same way.
+      Result<std::vector<MediaSpan>> spans =
+          LocateMedia(request->request.prompt, request->request.media, media_tokens_,
+                      model_.model->spec().media, media_support_);
+      CHECK(spans.ok()) << spans.status().message();
+      request->media_spans = std::move(*spans);
+      request->prefix_keys =
+          PrefixKeys(request->request.prompt, request->media_spans, request->request.media);
+    }
     request->sequences.reserve(n);
     for (int choice = 0; choice < n; ++choice) {
       request->sequences.emplace_back(choice, /*slot=*/-1, request->request, vocab_size_,
-                                      model_.tokenizer);
+                                      model_.tokenizer, token_index_ ? &*token_index_ : nullptr);
     }
     if (request->request.echo_prompt_logprobs) {
       request->echo_logprobs.assign(prompt_tokens, NAN);
@@ -267,11 +297,20 @@ void EngineImpl::Activate(Pending pending) {
     return;
   }
   // Nothing below allocates. Echo needs logits for every prompt row, so it reuses nothing.
-  const std::vector<int32_t>& prompt = request->request.prompt;
-  const SlotTable::Claim claim =
+  const std::span<const int32_t> prompt = request->keys();
+  SlotTable::Claim claim =
       request->request.echo_prompt_logprobs
           ? SlotTable::Claim{.slot = slot_table_.TakeLeastRecent(), .reused_tokens = 0}
           : slot_table_.TakeBest(prompt);
+  // An image is prefilled whole (its attention is bidirectional): a reused prefix that ends
+  // inside one keeps only what comes before it.
+  for (const MediaSpan& span : request->media_spans) {
+    if (span.image && claim.reused_tokens > span.first_token &&
+        claim.reused_tokens < span.first_token + span.num_tokens) {
+      claim.reused_tokens = span.first_token;
+      slot_table_.Truncate(claim.slot, claim.reused_tokens);
+    }
+  }
   request->sequences[0].slot = claim.slot;
   kv_->set_length(claim.slot, claim.reused_tokens);
   for (int choice = 1; choice < n; ++choice) {  // filled by CopySlot once the prompt is in
@@ -286,6 +325,12 @@ void EngineImpl::Activate(Pending pending) {
   }
   request->unfinished = n;
   running_.push_back(std::move(request));  // reserved for `parallel`: cannot throw
+  // It holds its slot now: its wait in the queue ends here, not at its first prefill chunk.
+  RunningRequest& admitted = *running_.back();
+  Guarded(admitted, [&] {
+    admitted.channel->Push(events::PrefillProgress{.prefill_done = claim.reused_tokens,
+                                                   .prefill_total = prompt_tokens});
+  });
 }
 
 void EngineImpl::ReturnSlots(int count) {
@@ -297,14 +342,14 @@ void EngineImpl::ReturnSlots(int count) {
     admitted_.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
-  // The counters a client may read right after its kDone include its request.
+  // The counters a client may read right after its Done include its request.
   published_.prompt_tokens = prompt_total_;
   published_.generated_tokens = generated_total_;
   published_.cached_prompt_tokens = cached_total_;
   published_.prefix_cache_hits = cache_hits_;
 }
 
-// Ends every running request with `error` (kError, kDone) and frees its slots.
+// Ends every running request with `error` (Failure, Done) and frees its slots.
 void EngineImpl::EndAll(const Status& error) {
   for (auto& request : running_) {
     if (request->unfinished == 0) continue;

@@ -9,6 +9,8 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +52,7 @@ class EngineImpl : public Engine {
   void Shutdown(int grace_ms) override;
   int context_tokens() const override { return options_.context_tokens; }
   const std::string& model_name() const override { return model_.model->spec().name; }
+  const MediaSupport& media_support() const override { return media_support_; }
 
  private:
   Status Validate(const Request& request) const;
@@ -60,7 +63,7 @@ class EngineImpl : public Engine {
   // Ends a request that never got a slot: cancelled (error null) or refused with `error`.
   void EndWaiting(Pending& pending, const Status* error) noexcept;
   // Frees `count` slots for Submit and hands them to waiting requests at once, so a slot is
-  // free before the kDone that releases it reaches the client. Publishes the totals too.
+  // free before the Done that releases it reaches the client. Publishes the totals too.
   void ReturnSlots(int count);
   void EndAll(const Status& error);
   void Reap();
@@ -70,8 +73,17 @@ class EngineImpl : public Engine {
   // Loop thread only (engine_step.cc).
   bool Step();  // false: nothing to run
   void FinishChunk(RunningRequest& request);
-  void Advance(RunningRequest& request, Sequence& sequence, const float* logits);
+  // Adds batch_media_ entries for the media of the request's chunk, whose first row is
+  // `first_row` of this step's batch.
+  void AddBatchMedia(const RunningRequest& request, int first_row);
+  void Advance(RunningRequest& request, Sequence& sequence, float* logits);
+  // Constrained decoding: sets the logits of tokens the sequence's grammar forbids to -inf.
+  // False: no token can continue (the vocabulary cannot spell what the grammar needs).
+  bool Constrain(Sequence& sequence, float* logits) const;
   void FinishSequence(RunningRequest& request, Sequence& sequence, FinishReason reason);
+  // Delivers a choice's tool calls and pieces of calls (Request::tool_format) as ToolCallDelta
+  // events: a call's first piece names it (id, name), later ones carry its arguments.
+  void SendToolCalls(RunningRequest& request, Sequence& sequence, std::vector<ToolCall>& calls);
   // Ends the request without allocating after memory ran out while serving it: its slots go
   // back, its handle gets an error (RequestChannel::Abort). The engine serves on.
   void Abandon(RunningRequest& request) noexcept;
@@ -84,27 +96,29 @@ class EngineImpl : public Engine {
       Abandon(request);
     }
   }
-  const float* Row(int row) const {
-    return logits_.data() + static_cast<size_t>(row) * vocab_size_;
-  }
+  float* Row(int row) { return logits_.data() + static_cast<size_t>(row) * vocab_size_; }
 
   LoadedModel model_;
   const EngineOptions options_;
   std::unique_ptr<KvCache> kv_;
   const int vocab_size_;
   const std::vector<int32_t> end_of_generation_;  // sorted
+  const MediaSupport media_support_;
+  const MediaTokens media_tokens_;  // placeholders and end-of-media ids (-1: the model has none)
 
   // Loop thread only; buffers sized at start so a step allocates nothing that grows.
   SlotTable slot_table_;                                   // free slots and the prefix cache
   std::vector<std::unique_ptr<RunningRequest>> running_;   // [≤ parallel] in admission order
   std::vector<int32_t> tokens_, positions_, batch_slots_;  // [batch_tokens] this step's Batch
   std::vector<int32_t> logit_indices_;                     // [logit_rows_]
+  std::vector<BatchMedia> batch_media_;                    // [≤ batch_tokens] this step's media
   std::vector<float> logits_;                              // [logit_rows_, vocab_size]
   const int logit_rows_;
   std::vector<Pending> arrived_;  // [≤ parallel] taken from admitted_ this iteration
   int64_t prompt_total_ = 0, generated_total_ = 0, cached_total_ = 0, cache_hits_ = 0;
   Clock::time_point window_start_ = Clock::now();
   int64_t window_prefill_ = 0, window_decode_ = 0;
+  std::mt19937_64 call_ids_{std::random_device{}()};  // tool call ids ("call_…")
 
   // Shared with Submit / Stats / Shutdown, under mutex_.
   mutable std::mutex mutex_;
@@ -118,6 +132,11 @@ class EngineImpl : public Engine {
   bool idle_ = true;
   Clock::time_point idle_since_ = Clock::now();
   EngineStats published_;  // totals, rates, health
+
+  // Built by the first Submit with a grammar, before that request is queued (so the loop
+  // thread, which reads it only for such requests, sees it complete).
+  std::once_flag token_index_once_;
+  std::optional<grammar::TokenIndex> token_index_;
 
   std::mutex join_mutex_;
   std::thread loop_;

@@ -18,7 +18,12 @@ struct LoadedModel {
   tokenizer::Tokenizer tokenizer;
 };
 
+// What happens to the weights' pages once the model is loaded: read in ahead of the first
+// token (the default), or also locked in RAM (--mlock) so memory pressure cannot evict them.
+enum class WeightResidency { kPrefetch, kLock };
+
 Result<LoadedModel> LoadModelFile(const std::string& path, const ModelOptions& options,
-                                  ThreadPool& pool);
+                                  ThreadPool& pool,
+                                  WeightResidency residency = WeightResidency::kPrefetch);
 
 }  // namespace snug

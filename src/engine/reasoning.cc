@@ -51,19 +51,16 @@ std::string WordAfter(std::string_view header, std::string_view key) {
 }  // namespace
 
 ReasoningDelta ReasoningSplitter::Push(std::string_view text) {
+  if (format_ != tokenizer::ChatFormat::kHarmony) return markup_.Push(text);
   ReasoningDelta delta;
-  if (format_ != tokenizer::ChatFormat::kHarmony) {
-    delta.content = std::string(text);
-    return delta;
-  }
   pending_.append(text);
   Run(delta, /*finishing=*/false);
   return delta;
 }
 
 ReasoningDelta ReasoningSplitter::Finish() {
+  if (format_ != tokenizer::ChatFormat::kHarmony) return markup_.Finish();
   ReasoningDelta delta;
-  if (format_ != tokenizer::ChatFormat::kHarmony) return delta;
   Run(delta, /*finishing=*/true);
   if (state_ == State::kBody) EndMessage(delta);
   pending_.clear();
@@ -71,18 +68,24 @@ ReasoningDelta ReasoningSplitter::Finish() {
   return delta;
 }
 
-void ReasoningSplitter::StartMessage() {
+void ReasoningSplitter::StartMessage(ReasoningDelta& delta) {
   const std::string channel = WordAfter(header_, "<|channel|>");
-  call_ = {WordAfter(header_, " to="), WordAfter(header_, "<|constrain|>"), ""};
-  if (call_.content_type.empty() && !channel.empty()) {
+  ToolCall call;
+  call.recipient = WordAfter(header_, " to=");
+  call.content_type = WordAfter(header_, "<|constrain|>");
+  call.name =
+      call.recipient.starts_with("functions.") ? call.recipient.substr(10) : call.recipient;
+  if (call.content_type.empty() && !channel.empty()) {
     // The template's own order: "<|channel|>commentary json" (a bare type after the channel).
     const std::string after = WordAfter(header_, "<|channel|>" + channel + " ");
-    if (!after.empty() && after.rfind("to=", 0) != 0) call_.content_type = after;
+    if (!after.empty() && after.rfind("to=", 0) != 0) call.content_type = after;
   }
   if (channel == "analysis") {
     channel_ = Channel::kReasoning;
-  } else if (!call_.recipient.empty()) {
+  } else if (!call.recipient.empty()) {
     channel_ = Channel::kToolCall;
+    call.closes = false;  // its body streams as pieces of arguments
+    delta.tool_calls.push_back(std::move(call));
   } else {
     channel_ = Channel::kContent;  // final, commentary without a recipient (a preamble), none
   }
@@ -90,8 +93,7 @@ void ReasoningSplitter::StartMessage() {
 }
 
 void ReasoningSplitter::EndMessage(ReasoningDelta& delta) {
-  if (channel_ == Channel::kToolCall) delta.tool_calls.push_back(std::move(call_));
-  call_ = {};
+  if (channel_ == Channel::kToolCall) delta.tool_calls.push_back({.opens = false});
   channel_ = Channel::kContent;
 }
 
@@ -104,7 +106,10 @@ void ReasoningSplitter::Emit(std::string_view text, ReasoningDelta& delta) {
       delta.content.append(text);
       break;
     case Channel::kToolCall:
-      call_.arguments.append(text);
+      if (!text.empty()) {
+        delta.tool_calls.push_back(
+            {.arguments = std::string(text), .opens = false, .closes = false});
+      }
       break;
   }
 }
@@ -141,7 +146,7 @@ void ReasoningSplitter::Run(ReasoningDelta& delta, bool finishing) {
         }
         header_ = pending_.substr(0, at);
         pending_.erase(0, at + kMessage.size());
-        StartMessage();
+        StartMessage(delta);
         state_ = State::kBody;
         break;
       }

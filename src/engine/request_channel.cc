@@ -7,8 +7,8 @@ namespace snug {
 void RequestChannel::Push(Event event) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (done_pushed_) return;  // after kDone (or an abort) nothing more belongs to the request
-    const bool done = event.kind == Event::Kind::kDone;
+    if (done_pushed_) return;  // after Done (or an abort) nothing more belongs to the request
+    const bool done = std::holds_alternative<events::Done>(event);
     events_.push_back(std::move(event));
     done_pushed_ = done;
   }
@@ -40,13 +40,11 @@ std::optional<Event> RequestChannel::Pop(int timeout_ms) {
   if (events_.empty()) {  // aborted: made up here, on the handle's thread
     Event event;
     if (aborted_events_ == 2) {
-      event.kind = Event::Kind::kError;
-      event.error = Unavailable("engine: out of memory while serving this request");
+      event = events::Failure{Unavailable("engine: out of memory while serving this request")};
     } else {
-      event.kind = Event::Kind::kDone;
-      event.prompt_tokens = prompt_tokens_;
-      event.completion_tokens = completion_tokens_;
-      event.cached_tokens = cached_tokens_;
+      event = events::Done{.prompt_tokens = prompt_tokens_,
+                           .completion_tokens = completion_tokens_,
+                           .cached_tokens = cached_tokens_};
       drained_ = true;
     }
     --aborted_events_;
@@ -54,7 +52,7 @@ std::optional<Event> RequestChannel::Pop(int timeout_ms) {
   }
   Event event = std::move(events_.front());
   events_.pop_front();
-  if (event.kind == Event::Kind::kDone) drained_ = true;
+  if (std::holds_alternative<events::Done>(event)) drained_ = true;
   return event;
 }
 

@@ -20,11 +20,11 @@ class RequestChannel {
   void Push(Event event);
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
   // Ends the request without allocating, for when memory ran out while serving it: after the
-  // events already queued, Next() delivers kError (out of memory) and kDone with these counts.
-  // Does nothing once kDone was pushed.
+  // events already queued, Next() delivers Failure (out of memory) and Done with these counts.
+  // Does nothing once Done was pushed.
   void Abort(int prompt_tokens, int completion_tokens, int cached_tokens) noexcept;
 
-  // Handle side. Pop waits up to `timeout_ms` (negative: no limit); after kDone: nullopt.
+  // Handle side. Pop waits up to `timeout_ms` (negative: no limit); after Done: nullopt.
   std::optional<Event> Pop(int timeout_ms);
   void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
 
@@ -32,9 +32,9 @@ class RequestChannel {
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<Event> events_;
-  bool done_pushed_ = false;  // kDone is queued (or was delivered)
-  bool drained_ = false;      // kDone was popped
-  // Abort(): the error and kDone the handle side still has to make up, and their counts.
+  bool done_pushed_ = false;  // Done is queued (or was delivered)
+  bool drained_ = false;      // Done was popped
+  // Abort(): the error and Done the handle side still has to make up, and their counts.
   int aborted_events_ = 0;
   int prompt_tokens_ = 0, completion_tokens_ = 0, cached_tokens_ = 0;
   std::atomic<bool> cancelled_{false};

@@ -80,6 +80,11 @@ SlotTable::Claim SlotTable::TakeBest(std::span<const int32_t> prompt) {
   return best;
 }
 
+void SlotTable::Truncate(int slot, int tokens) {
+  CHECK(!slots_[slot].free) << "slot " << slot << " is free";
+  if (tokens < static_cast<int>(slots_[slot].tokens.size())) slots_[slot].tokens.resize(tokens);
+}
+
 int SlotTable::TakeLeastRecent() {
   int best = -1;
   for (int slot = 0; slot < slots(); ++slot) {

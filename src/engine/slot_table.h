@@ -1,5 +1,6 @@
 // Which KV slots are free, and what each one still holds: the prefix cache. A finished
-// sequence's slot keeps its KV rows and the token ids behind them, so a later prompt that starts
+// sequence's slot keeps its KV rows and the keys behind them (token ids; media positions carry
+// keys from their item's hash, engine/media_prompt.h), so a later prompt that starts
 // the same way takes that slot and prefills only the rest. It lives in the slots the memory plan
 // already sized; eviction is least-recently-used among free slots. Owned by the engine's loop.
 #pragma once
@@ -34,6 +35,8 @@ class SlotTable {
   // a more recent slot instead of the least recent one. The slot keeps only the reused
   // positions.
   Claim TakeBest(std::span<const int32_t> prompt);
+  // Keeps only the first `tokens` positions of what a taken slot holds.
+  void Truncate(int slot, int tokens);
   // Takes the least recently released free slot, emptied.
   int TakeLeastRecent();
   // Gives a slot back, keeping what it holds for later prompts.

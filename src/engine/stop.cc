@@ -8,6 +8,7 @@ std::vector<int32_t> EndOfGenerationTokens(const tokenizer::Tokenizer& tokenizer
   static constexpr std::string_view kTurnEnds[] = {
       "<end_of_turn>", "<turn|>", "<|eot_id|>", "<|eom_id|>", "<|return|>",
       "<|call|>",      "<|endoftext|>", "<|im_end|>", "<|end_of_text|>",
+      "<|tool_response>",  // Gemma 4 after its calls: the results are the caller's to write
   };
   std::vector<int32_t> ids;
   const tokenizer::Vocabulary& vocab = tokenizer.vocab();

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -86,6 +87,18 @@ class File {
   // The views would dangle: keep the bytes in a named variable.
   static Result<File> Parse(std::vector<uint8_t>&& temporary) = delete;
 
+  // A File assembled in memory rather than read: the metadata of `header` (a GGUF file without
+  // tensors, as Writer::WriteToMemory makes it; kept by the File) and tensors that view memory
+  // `owner` keeps alive (a model directory's mapped safetensors, small converted vectors). This
+  // is how a Hugging Face / MLX directory reaches the spec parsers and loaders without a copy of
+  // its weights. Names must be unique and 1..63 bytes; each view's data must not be null.
+  struct ComposedTensor {
+    std::string name;
+    TensorView view;
+  };
+  static Result<File> Compose(std::vector<uint8_t> header, std::vector<ComposedTensor> tensors,
+                              std::shared_ptr<const void> owner);
+
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
   uint64_t data_offset() const { return data_offset_; }
@@ -109,6 +122,10 @@ class File {
 
  private:
   MappedFile mapping_;  // empty for Parse()
+  // Compose(): the header's bytes, the tensors' names and what holds their data.
+  std::vector<uint8_t> owned_header_;
+  std::vector<std::string> owned_names_;
+  std::shared_ptr<const void> owner_;
   std::span<const uint8_t> bytes_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;

@@ -33,6 +33,22 @@ constexpr uint64_t kMaxAlignment = 1 << 20;
 constexpr size_t kMaxNameBytes = 63;  // llama.cpp: GGML_MAX_NAME = 64 including the NUL
 constexpr uint64_t kMaxInt64 = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 
+// ggml's name for a type id snug cannot even list (ggml.h's enum ggml_type), with the id: the
+// interleaved Q4_0 layouts ggml itself has since removed (it repacks Q4_0 at load instead).
+std::string GgmlTypeName(uint32_t type_id) {
+  static constexpr std::pair<uint32_t, std::string_view> kNames[] = {
+      {31, "Q4_0_4_4"}, {32, "Q4_0_4_8"}, {33, "Q4_0_8_8"},
+      {36, "IQ4_NL_4_4"}, {37, "IQ4_NL_4_8"}, {38, "IQ4_NL_8_8"},
+  };
+  for (const auto& [id, name] : kNames) {
+    if (id == type_id) {
+      return std::string(name) + " (ggml type " + std::to_string(id) +
+             ", removed from ggml: convert the model again)";
+    }
+  }
+  return "id " + std::to_string(type_id) + " (unknown to ggml too)";
+}
+
 // Names and keys come from the file: escape what a terminal should not see, cap the length.
 std::string Printable(std::string_view text) {
   constexpr size_t kMaxShown = 96;
@@ -371,7 +387,9 @@ class Parser {
     RETURN_IF_ERROR(Read(&type_id, [&] { return "type of " + name; }));
     const DTypeInfo* dtype = FindDType(type_id);
     if (dtype == nullptr) {
-      return Unimplemented("gguf: " + name + " has unknown type id " + std::to_string(type_id));
+      return Unimplemented("gguf: " + name + " has type " + GgmlTypeName(type_id) +
+                           ", which snug cannot run yet; files of the common types run (Q4_K_M, "
+                           "Q4_0, Q8_0, Q2_K, Q3_K, IQ4_XS, MXFP4, F16, BF16, ...)");
     }
     if (ne[0] % static_cast<uint64_t>(dtype->block_elements) != 0) {
       return DataLoss("gguf: " + name + " of type " + std::string(dtype->name) + " has ne[0] = " +
@@ -470,6 +488,39 @@ Result<File> File::Open(const std::string& path) {
   }
   file->mapping_ = std::move(mapping);  // the views keep pointing into the same pages
   return std::move(file).value();
+}
+
+Result<File> File::Compose(std::vector<uint8_t> header, std::vector<ComposedTensor> tensors,
+                           std::shared_ptr<const void> owner) {
+  File file;
+  file.owned_header_ = std::move(header);  // the metadata views point into this buffer
+  file.bytes_ = file.owned_header_;
+  Parser parser(file.bytes_, &file);
+  RETURN_IF_ERROR(parser.Run());
+  if (!file.tensors_.empty()) return InvalidArgument("gguf: a composed header holds tensors");
+  file.owned_names_.reserve(tensors.size());  // no reallocation: the names are viewed
+  file.tensors_.reserve(tensors.size());
+  for (ComposedTensor& tensor : tensors) {
+    if (tensor.name.empty() || tensor.name.size() > kMaxNameBytes || tensor.view.data == nullptr) {
+      return InvalidArgument("gguf: composed tensor " + Quoted(tensor.name) + " is invalid");
+    }
+    file.owned_names_.push_back(std::move(tensor.name));
+    TensorInfo info;
+    info.name = file.owned_names_.back();
+    info.view = tensor.view;
+    // An MLX weight's scales (and biases) are part of what it occupies (the memory plan).
+    const int64_t group_bytes =
+        IsMlx(tensor.view.dtype)
+            ? tensor.view.rows() * tensor.view.scale_row_bytes() *
+                  (tensor.view.groups.biases != nullptr ? 2 : 1)
+            : 0;
+    info.bytes = static_cast<uint64_t>(tensor.view.bytes() + group_bytes);
+    const auto [it, inserted] = file.tensor_index_.emplace(info.name, file.tensors_.size());
+    if (!inserted) return InvalidArgument("gguf: duplicate composed tensor " + Quoted(info.name));
+    file.tensors_.push_back(info);
+  }
+  file.owner_ = std::move(owner);
+  return file;
 }
 
 }  // namespace snug::gguf

@@ -294,6 +294,7 @@ Summary Summarize(const File& file, const std::string& path) {
   for (int t = 0; t < num_types; ++t) {
     if (totals[t].count == 0) continue;
     totals[t].type = std::string(types[t].name);
+    totals[t].runs = types[t].runs;
     totals[t].share = summary.tensor_bytes == 0 ? 0.0
                                                 : static_cast<double>(totals[t].bytes) /
                                                       static_cast<double>(summary.tensor_bytes);

@@ -51,6 +51,7 @@ struct TypeTotal {
   uint64_t count = 0;
   uint64_t bytes = 0;
   double share = 0;  // of all tensor bytes, 0..1
+  bool runs = true;  // false: a type snug lists but has no kernels for (DTypeInfo::runs)
 };
 
 struct Summary {
@@ -71,6 +72,8 @@ struct Summary {
 
 Summary Summarize(const File& file, const std::string& path);
 std::string FormatText(const Summary& summary);
+// The types of the file snug cannot run ("iq2_xxs, iq3_s"), "" when it runs them all.
+std::string UnrunnableTypes(const Summary& summary);
 nlohmann::ordered_json ToJson(const Summary& summary);
 
 // One value as inspect shows it: numbers as the shortest text that reads back, strings quoted

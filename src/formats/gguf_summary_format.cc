@@ -112,12 +112,27 @@ std::string FormatText(const Summary& summary) {
   for (const TypeTotal& total : summary.totals) {
     out += "  " + Pad(total.type, 6) + "  " + PadLeft(std::to_string(total.count), 6) +
            " tensors  " + PadLeft(HumanBytes(total.bytes), 11) + "  " +
-           PadLeft(Percent(total.share), 6) + "\n";
+           PadLeft(Percent(total.share), 6) + (total.runs ? "" : "  (snug cannot run this type)") +
+           "\n";
   }
   out += "  " + Pad("all", 6) + "  " + PadLeft(std::to_string(summary.tensors.size()), 6) +
          " tensors  " + PadLeft(HumanBytes(summary.tensor_bytes), 11) + "  of a " +
          HumanBytes(summary.file_bytes) + " file\n";
+  const std::string unrunnable = UnrunnableTypes(summary);
+  if (!unrunnable.empty()) {
+    out += "\ncannot run: snug has no kernels for " + unrunnable +
+           ", so serve and run refuse this file; pick "
+           "a Q4_K_M, Q4_0, Q3_K, IQ4_XS or Q8_0 file of the same model\n";
+  }
   return out;
+}
+
+std::string UnrunnableTypes(const Summary& summary) {
+  std::string types;
+  for (const TypeTotal& total : summary.totals) {
+    if (!total.runs) types += (types.empty() ? "" : ", ") + total.type;
+  }
+  return types;
 }
 
 nlohmann::ordered_json ToJson(const Summary& summary) {
@@ -166,9 +181,11 @@ nlohmann::ordered_json ToJson(const Summary& summary) {
     totals.push_back({{"type", total.type},
                       {"count", total.count},
                       {"bytes", total.bytes},
-                      {"share", total.share}});
+                      {"share", total.share},
+                      {"runs", total.runs}});
   }
   json["totals"] = std::move(totals);
+  json["runs"] = UnrunnableTypes(summary).empty();
   json["tensor_count"] = summary.tensors.size();
   json["tensor_bytes"] = summary.tensor_bytes;
   return json;

@@ -160,5 +160,12 @@ void DequantizeRow(DType type, const void* src, float* dst, int64_t elements) {
   reference::DequantizeRow(type, src, dst, elements);
 }
 
+// MLX rows are read a row at a time only for embeddings (one token's row per step): the
+// scalar twin serves.
+void DequantizeRow(const TensorView& weight, int64_t row, float* dst) {
+  if (IsMlx(weight.dtype)) return reference::DequantizeRow(weight, row, dst);
+  DequantizeRow(weight.dtype, weight.row(row), dst, weight.cols());
+}
+
 }  // namespace snug::kernels
 #endif  // HWY_ONCE

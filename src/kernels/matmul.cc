@@ -48,8 +48,13 @@ void QuantizeActivationsImpl(const float* x, int64_t token_begin, int64_t token_
     }
     float* scale = acts.scale + t * acts.scale_stride;
     int32_t* sums = acts.sums + t * acts.sums_stride;
+    alignas(64) float permuted[32];
     for (int64_t b = 0; b < num_blocks; ++b) {
       const float* xb = xt + b * acts.block;
+      if (acts.even_odd) {  // acts.block is 32 for these types
+        for (int j = 0; j < 32; ++j) permuted[j % 2 * 16 + j / 2] = xb[j];
+        xb = permuted;
+      }
       auto max_abs = hn::Zero(df);
       for (int64_t i = 0; i < acts.block; i += n) {
         max_abs = hn::Max(max_abs, hn::Abs(hn::LoadU(df, xb + i)));
@@ -125,15 +130,34 @@ int64_t internal::ActivationBlock(DType weight_type) {
     case DType::kQ5_1:
     case DType::kQ8_0:
     case DType::kMXFP4:
+    case DType::kIQ4_NL:
+    case DType::kMlxQ2:
+    case DType::kMlxQ3:
+    case DType::kMlxQ4:
+    case DType::kMlxQ5:
+    case DType::kMlxQ6:
+    case DType::kMlxQ8:
+    case DType::kMlxMXFP4:
       return kQK;
+    case DType::kQ2_K:
+    case DType::kQ3_K:
     case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kQ6_K:
+    case DType::kIQ4_XS:
       return kQK_K;
     default:
       CHECK(false) << "MatMul: " << Name(weight_type) << " is not a weight type";
       return 0;
   }
+}
+
+bool IsWeightType(DType type) {
+  return Info(type).runs && type != DType::kQ8_1 && type != DType::kQ8_K;
+}
+
+bool internal::EvenOddActivations(DType weight_type) {
+  return weight_type == DType::kMlxQ4 || weight_type == DType::kMlxMXFP4;
 }
 
 void internal::QuantizeActivations(const float* x, int64_t token_begin, int64_t token_end,
@@ -161,6 +185,18 @@ void MatMul(const TensorView& weight, const float* x, int64_t num_tokens, float*
     return;
   }
   CHECK(cols % block == 0) << "MatMul: " << cols << " columns of " << Name(weight.dtype);
+  const bool mlx = IsMlx(weight.dtype);
+  if (mlx) {
+    const GroupParams& groups = weight.groups;
+    CHECK(groups.scales != nullptr && (groups.biases != nullptr) == (weight.dtype != DType::kMlxMXFP4))
+        << "MatMul: " << Name(weight.dtype) << " without its scales or biases";
+    CHECK(groups.group_size % 32 == 0 && groups.group_size > 0 && cols % groups.group_size == 0)
+        << "MatMul: " << Name(weight.dtype) << " group size " << groups.group_size << " for "
+        << cols << " columns";
+    CHECK(weight.dtype == DType::kMlxMXFP4 || groups.scale_dtype == DType::kBF16 ||
+          groups.scale_dtype == DType::kF16 || groups.scale_dtype == DType::kF32)
+        << "MatMul: scales of type " << Name(groups.scale_dtype);
+  }
   const ScratchLayout layout = Layout(block, cols, num_tokens);
   CHECK_GE(static_cast<int64_t>(scratch.size()), layout.total());
   auto address = reinterpret_cast<uintptr_t>(scratch.data());
@@ -177,6 +213,7 @@ void MatMul(const TensorView& weight, const float* x, int64_t num_tokens, float*
   acts.scale_stride = layout.scale_stride;
   acts.sums_stride = layout.sums_stride;
   acts.q8_stride = layout.q8_stride;
+  acts.even_odd = internal::EvenOddActivations(weight.dtype);
 
   // Decode quantizes one row of x on the caller (a few microseconds, less than a dispatch);
   // prefill spreads the tokens over the threads.
@@ -189,7 +226,9 @@ void MatMul(const TensorView& weight, const float* x, int64_t num_tokens, float*
   }
   const bool k_type = block == kQK_K;
   pool.ParallelFor(rows, kRowGrain, [&](int64_t begin, int64_t end, int) {
-    if (k_type) {
+    if (mlx) {
+      internal::MatMulRowsMlx(weight, acts, begin, end, y);
+    } else if (k_type) {
       internal::MatMulRowsK(weight, acts, begin, end, y);
     } else {
       internal::MatMulRowsLegacy(weight, acts, begin, end, y);

@@ -45,6 +45,10 @@ struct QuantizedActivations {
   int64_t scale_stride = 0;
   int64_t sums_stride = 0;
   int64_t q8_stride = 0;  // cols rounded up to whole spans (kSpanValues)
+  // Values of each 32-value block stored even first (q and q8): position p < 16 holds value
+  // 2p, p ≥ 16 holds 2(p − 16) + 1, matching codes packed two per byte in element order (MLX
+  // 4-bit and mxfp4), whose low nibbles are then values 0..15 of this order, as for Q4_0.
+  bool even_odd = false;
 
   const int16_t* q_row(int64_t t) const { return q + t * cols; }
   const int8_t* q8_row(int64_t t) const { return q8 + t * q8_stride; }
@@ -52,8 +56,10 @@ struct QuantizedActivations {
   const int32_t* sums_row(int64_t t) const { return sums + t * sums_stride; }
 };
 
-// 32 for legacy types and MXFP4, 256 for the K types, 0 for float weights (not quantized).
+// 32 for legacy types, MXFP4 and the MLX types, 256 for the K types, 0 for float weights.
 int64_t ActivationBlock(DType weight_type);
+// Whether the weight type takes its activations in the even_odd order.
+bool EvenOddActivations(DType weight_type);
 
 // Quantizes tokens [token_begin, token_end) of x ([num_tokens, cols]) into `acts`.
 void QuantizeActivations(const float* x, int64_t token_begin, int64_t token_end,
@@ -66,6 +72,9 @@ void MatMulRowsLegacy(const TensorView& weight, const QuantizedActivations& acts
 // Q4_K, Q5_K, Q6_K (matmul_k.cc).
 void MatMulRowsK(const TensorView& weight, const QuantizedActivations& acts, int64_t row_begin,
                  int64_t row_end, float* y);
+// The MLX types (matmul_mlx.cc); weight.groups holds the scales (and biases).
+void MatMulRowsMlx(const TensorView& weight, const QuantizedActivations& acts, int64_t row_begin,
+                   int64_t row_end, float* y);
 // F32, F16, BF16 against f32 activations x: [num_tokens, cols] (matmul_float.cc).
 void MatMulRowsFloat(const TensorView& weight, const float* x, int64_t num_tokens,
                      int64_t row_begin, int64_t row_end, float* y);

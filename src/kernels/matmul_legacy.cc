@@ -1,10 +1,10 @@
-// Matrix products of the 32-value block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4) against
+// Matrix products of the 32-value block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4, IQ4_NL) against
 // activations quantized to int8 per 32 values (matmul_internal.h): each weight block is decoded
 // once, multiply-added with each token's activations, and the int32 block sum is scaled by
 // d_w·d_x into an f32 accumulator. Offsets (Q4_0's −8, Q4_1's m, ...) are not applied per
 // value but folded in once per block through the activation block sums.
 // Generic path (every target): weights decoded to int16, int16 multiply-add. x86 path for Q4_0,
-// Q8_0 and MXFP4 (AVX2 and up, matmul_x86-inl.h): weights as unsigned bytes multiplied with the
+// Q8_0, MXFP4 and IQ4_NL (AVX2 and up, matmul_x86-inl.h): weights as unsigned bytes multiplied with the
 // int8 activations directly (maddubs, or VNNI's dpbusd), so decode is bound by memory.
 
 // Also compile AVX3_DL (AVX-512 with VNNI: Ice Lake, Zen 4), whose dpbusd multiplies bytes in
@@ -35,13 +35,6 @@
 #include "kernels/matmul_simd-inl.h"
 #include "kernels/matmul_x86-inl.h"
 
-// Whether this target has the byte kernels (a macro: foreach_target re-includes the file).
-#undef SNUG_MATMUL_BYTES
-#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-#define SNUG_MATMUL_BYTES 1
-#else
-#define SNUG_MATMUL_BYTES 0
-#endif
 
 HWY_BEFORE_NAMESPACE();
 namespace snug::kernels::HWY_NAMESPACE {
@@ -208,6 +201,18 @@ struct MXFP4 {
   }
 };
 
+struct IQ4_NL {
+  using Block = BlockIQ4_NL;
+  static constexpr bool kHasOffset = false;
+  static HWY_INLINE void Scales(const Block* blocks, int64_t n, int64_t padded, float* scale,
+                                 float*) {
+    GatherHalves(blocks, n, padded, offsetof(Block, d), scale);
+  }
+  static HWY_INLINE void Decode(const Block& block, V16* w) {
+    LookupNibbles(block.qs, kIQ4NLValues, w);
+  }
+};
+
 // For the kGroupBlocks-block group at `group` (n blocks): scale[t][i] = d_w·d_x of each block
 // and token, zeros up to whole vectors; adds each token's Σ o·d_x·Σq to offset[t].
 template <class Type, int kTokens>
@@ -294,6 +299,7 @@ void MatMulRowsLegacyImpl(const TensorView& weight, const QuantizedActivations& 
     case DType::kQ4_0: return x86::Rows<x86::Q4_0>(weight, acts, row_begin, row_end, y);
     case DType::kQ8_0: return x86::Rows<x86::Q8_0>(weight, acts, row_begin, row_end, y);
     case DType::kMXFP4: return x86::Rows<x86::MXFP4>(weight, acts, row_begin, row_end, y);
+    case DType::kIQ4_NL: return x86::Rows<x86::IQ4_NL>(weight, acts, row_begin, row_end, y);
     default: break;
   }
 #endif
@@ -304,6 +310,7 @@ void MatMulRowsLegacyImpl(const TensorView& weight, const QuantizedActivations& 
     case DType::kQ5_1: return Rows<Q5_1>(weight, acts, row_begin, row_end, y);
     case DType::kQ8_0: return Rows<Q8_0>(weight, acts, row_begin, row_end, y);
     case DType::kMXFP4: return Rows<MXFP4>(weight, acts, row_begin, row_end, y);
+    case DType::kIQ4_NL: return Rows<IQ4_NL>(weight, acts, row_begin, row_end, y);
     default: CHECK(false) << "not a 32-block weight type: " << Name(weight.dtype);
   }
 }

@@ -92,6 +92,39 @@ HWY_INLINE void NibblesLowThenHigh(const uint8_t* HWY_RESTRICT bytes, VU16* out)
 #endif
 }
 
+// Values table[nibble] (int8) of 16 bytes' low nibbles, then of their high nibbles, as kChunks
+// int16 vectors (IQ4_NL, IQ4_XS).
+HWY_INLINE void LookupNibbles(const uint8_t* HWY_RESTRICT bytes16, const int8_t* table16,
+                              V16* w) {
+#if HWY_TARGET == HWY_SCALAR
+  for (int j = 0; j < 16; ++j) {
+    w[j] = hn::Set(D16(), table16[bytes16[j] & 0xF]);
+    w[j + 16] = hn::Set(D16(), table16[bytes16[j] >> 4]);
+  }
+#else
+  const hn::Full128<uint8_t> d8;
+  const auto table = hn::LoadU(d8, reinterpret_cast<const uint8_t*>(table16));
+#if HWY_TARGET <= HWY_AVX3
+  const hn::Half<D16> dh;
+  const auto bytes = hn::LoadU(d8, bytes16);
+  const auto low = hn::TableLookupBytes(table, hn::And(bytes, hn::Set(d8, 0xF)));
+  const auto high = hn::TableLookupBytes(table, hn::ShiftRight<4>(bytes));
+  const hn::Full128<int8_t> di8;
+  w[0] = hn::Combine(D16(), hn::PromoteTo(dh, hn::BitCast(di8, high)),
+                     hn::PromoteTo(dh, hn::BitCast(di8, low)));
+#else
+  constexpr int kHalf = kChunks / 2;
+  for (int c = 0; c < kHalf; ++c) {
+    const auto bytes = hn::LoadU(DU8(), bytes16 + c * kLanes16);
+    const auto low = hn::TableLookupBytes(table, hn::And(bytes, hn::Set(DU8(), 0xF)));
+    const auto high = hn::TableLookupBytes(table, hn::ShiftRight<4>(bytes));
+    w[c] = hn::PromoteTo(D16(), hn::BitCast(DI8(), low));
+    w[c + kHalf] = hn::PromoteTo(D16(), hn::BitCast(DI8(), high));
+  }
+#endif
+#endif
+}
+
 // Runs tile.template operator()<kTokens>(row, first_token) over rows [row_begin, row_end) and
 // all tokens, kTokenTile tokens at a time with single tokens for the rest. A row's tiles run
 // back to back, so its weights are read from memory once and then from L1.

@@ -1,5 +1,5 @@
-// x86 byte kernels of Q4_0, Q8_0 and MXFP4 (AVX2, AVX3 and AVX3_DL; matmul_legacy.cc includes
-// this per target): weights become unsigned bytes multiplied with the int8 activations (VNNI's
+// x86 byte kernels of Q4_0, Q8_0, MXFP4 and IQ4_NL (AVX2, AVX3 and AVX3_DL; matmul_legacy.cc
+// includes this per target; matmul_k_x86-inl.h builds the K types on it): weights become unsigned bytes multiplied with the int8 activations (VNNI's
 // dpbusd, else maddubs); each span of 8 blocks is reduced to one exact int32 per block, so the
 // float work is one conversion and one FMA per 8 blocks instead of per block.
 #if defined(SNUG_KERNELS_MATMUL_X86_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -19,8 +19,18 @@
 
 #include "kernels/matmul_internal.h"
 #include "tensor/blocks.h"
+#include "tensor/fp16.h"
 
+// Whether this target has the byte kernels, for the files that include this one (a macro, set
+// again for every target as foreach_target re-includes them).
+#undef SNUG_MATMUL_BYTES
 #if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+#define SNUG_MATMUL_BYTES 1
+#else
+#define SNUG_MATMUL_BYTES 0
+#endif
+
+#if SNUG_MATMUL_BYTES
 
 HWY_BEFORE_NAMESPACE();
 namespace snug::kernels::HWY_NAMESPACE {
@@ -210,6 +220,47 @@ struct MXFP4 {
   }
 };
 
+// IQ4_NL: the grid values (int8, −127..113) looked up per nibble, then multiplied as Q8_0's
+// signed bytes (VNNI: flipped to unsigned, 128·Σx subtracted).
+struct IQ4_NL {
+  using Block = BlockIQ4_NL;
+  static constexpr int kBias = Q8_0::kBias;
+  static HWY_INLINE __m256i Lookup(__m256i bytes) {
+    const __m256i table = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NLValues)));
+    return _mm256_shuffle_epi8(table, _mm256_and_si256(bytes, _mm256_set1_epi8(0xF)));
+  }
+  static HWY_INLINE PairBytes Pair(const Block& a, const Block& b) {
+    const __m256i bytes = Load16x2(a.qs, b.qs);
+    const __m256i low = Lookup(bytes), high = Lookup(_mm256_srli_epi64(bytes, 4));
+    if constexpr (kVnni) return {Q8_0::Flip(low), Q8_0::Flip(high)};
+    return {low, high};
+  }
+  static HWY_INLINE __m256i PairDot(const PairBytes& q, __m256i x_low, __m256i x_high) {
+    return Q8_0::PairDot(q, x_low, x_high);
+  }
+  static HWY_INLINE __m256 Scales(const Block* blocks, int n) {
+    return _mm256_cvtph_ps(
+        GatherU16<sizeof(Block), offsetof(Block, d)>(reinterpret_cast<const uint8_t*>(blocks), n));
+  }
+};
+
+// The activation rows of a tile of kTokens tokens from t0: int8 values (Q8Index order), block
+// scales and 32-value sums.
+template <int kTokens>
+struct TileActivations {
+  const int8_t* x[kTokens];
+  const float* scale[kTokens];
+  const int32_t* sums[kTokens];
+  TileActivations(const internal::QuantizedActivations& acts, int64_t t0) {
+    for (int t = 0; t < kTokens; ++t) {
+      x[t] = acts.q8_row(t0 + t);
+      scale[t] = acts.scale_row(t0 + t);
+      sums[t] = acts.sums_row(t0 + t);
+    }
+  }
+};
+
 // [a0+a2, b0+b2, a1+a3, b1+b3] in each 128-bit half.
 HWY_INLINE __m256i PairSum(__m256i a, __m256i b) {
   return _mm256_add_epi32(_mm256_unpacklo_epi32(a, b), _mm256_unpackhi_epi32(a, b));
@@ -236,16 +287,12 @@ HWY_INLINE void RowTokens(const typename Type::Block* HWY_RESTRICT blocks, int64
                           const internal::QuantizedActivations& acts, int64_t t0,
                           float* HWY_RESTRICT y, int64_t y_stride) {
   using Block = typename Type::Block;
-  const int8_t* x[kTokens];
-  const float* x_scale[kTokens];
-  const int32_t* x_sums[kTokens];
+  const TileActivations<kTokens> tile(acts, t0);
+  const auto& x = tile.x;
+  const auto& x_scale = tile.scale;
+  const auto& x_sums = tile.sums;
   __m256 acc[kTokens];
-  for (int t = 0; t < kTokens; ++t) {
-    x[t] = acts.q8_row(t0 + t);
-    x_scale[t] = acts.scale_row(t0 + t);
-    x_sums[t] = acts.sums_row(t0 + t);
-    acc[t] = _mm256_setzero_ps();
-  }
+  for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_setzero_ps();
   // Activation scales and sums are zero past the last block, up to whole spans.
   const auto accumulate = [&](int t, int64_t b0, __m256 weight_scale, __m256i sums) HWY_ATTR {
     constexpr unsigned kBias = Type::kBias;
@@ -281,20 +328,16 @@ HWY_INLINE void RowTokens(const typename Type::Block* HWY_RESTRICT blocks, int64
 }
 
 // y[t, row] for rows [row_begin, row_end) and tokens [t_begin, t_end), kTokens at a time
-// (t_end − t_begin a multiple of kTokens). Tokens outside: a tile's activations (4 · 4 KB for
-// 4096 columns) stay in L1 while the rows pass, instead of every token's streaming from L2 for
-// each row. Not inlined: decode's loop compiles ~7% faster on its own than beside the tiles.
-template <class Type, int kTokens>
-HWY_NOINLINE void TokenTiles(const TensorView& weight, const internal::QuantizedActivations& acts,
-                             int64_t row_begin, int64_t row_end, int64_t t_begin, int64_t t_end,
-                             float* y) {
-  using Block = typename Type::Block;
-  const int64_t num_blocks = weight.cols() / kQK, rows = weight.rows();
-  const Block* blocks = reinterpret_cast<const Block*>(weight.data);
+// (t_end − t_begin a multiple of kTokens), each by `row_tokens.template operator()<kTokens>(row,
+// t, &y[t, row], y_stride)`. Tokens outside: a tile's activations (4 · 4 KB for 4096 columns)
+// stay in L1 while the rows pass, instead of every token's streaming from L2 for each row. Not
+// inlined: decode's loop compiles ~7% faster on its own than beside the tiles.
+template <int kTokens, class RowFn>
+HWY_NOINLINE void TokenTiles(int64_t rows, int64_t row_begin, int64_t row_end, int64_t t_begin,
+                             int64_t t_end, float* y, const RowFn& row_tokens) {
   for (int64_t t = t_begin; t < t_end; t += kTokens) {
     for (int64_t row = row_begin; row < row_end; ++row) {
-      RowTokens<Type, kTokens>(blocks + row * num_blocks, num_blocks, acts, t, y + t * rows + row,
-                               rows);
+      row_tokens.template operator()<kTokens>(row, t, y + t * rows + row, rows);
     }
   }
 }
@@ -305,18 +348,32 @@ inline constexpr int kTokenTile = HWY_TARGET == HWY_AVX2 ? 2 : 4;
 // token tiles and the leftover tokens, so each weight is read from memory once.
 inline constexpr int64_t kPrefillRows = 16;
 
-// Rows [row_begin, row_end), every token; y: [num_tokens, rows].
-template <class Type>
-HWY_INLINE void Rows(const TensorView& weight, const internal::QuantizedActivations& acts,
-                     int64_t row_begin, int64_t row_end, float* y) {
-  const int64_t num_tokens = acts.num_tokens;
-  if (num_tokens == 1) return TokenTiles<Type, 1>(weight, acts, row_begin, row_end, 0, 1, y);
+// Rows [row_begin, row_end) of a weight of `rows` rows, for num_tokens tokens; y: [num_tokens,
+// rows]. Decode is one pass over the rows; prefill passes kPrefillRows rows at a time.
+template <class RowFn>
+HWY_INLINE void TiledRows(int64_t rows, int64_t num_tokens, int64_t row_begin, int64_t row_end,
+                          float* y, const RowFn& row_tokens) {
+  if (num_tokens == 1) return TokenTiles<1>(rows, row_begin, row_end, 0, 1, y, row_tokens);
   const int64_t tiled = num_tokens / kTokenTile * kTokenTile;
   for (int64_t begin = row_begin; begin < row_end; begin += kPrefillRows) {
     const int64_t end = std::min(begin + kPrefillRows, row_end);
-    if (tiled > 0) TokenTiles<Type, kTokenTile>(weight, acts, begin, end, 0, tiled, y);
-    if (tiled < num_tokens) TokenTiles<Type, 1>(weight, acts, begin, end, tiled, num_tokens, y);
+    if (tiled > 0) TokenTiles<kTokenTile>(rows, begin, end, 0, tiled, y, row_tokens);
+    if (tiled < num_tokens) TokenTiles<1>(rows, begin, end, tiled, num_tokens, y, row_tokens);
   }
+}
+
+// The legacy types (blocks of 32).
+template <class Type>
+HWY_INLINE void Rows(const TensorView& weight, const internal::QuantizedActivations& acts,
+                     int64_t row_begin, int64_t row_end, float* y) {
+  using Block = typename Type::Block;
+  const Block* blocks = reinterpret_cast<const Block*>(weight.data);
+  const int64_t num_blocks = weight.cols() / kQK;
+  TiledRows(weight.rows(), acts.num_tokens, row_begin, row_end, y,
+            [&]<int kTokens>(int64_t row, int64_t t0, float* out, int64_t stride) HWY_ATTR {
+              RowTokens<Type, kTokens>(blocks + row * num_blocks, num_blocks, acts, t0, out,
+                                       stride);
+            });
 }
 
 }  // namespace x86

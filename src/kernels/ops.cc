@@ -88,6 +88,38 @@ void RmsNorm(const float* x, const float* weight, float eps, int64_t n, float* y
             [scale](auto v, auto w) { return hn::Mul(hn::Mul(v, hn::Set(FloatTag(), scale)), w); });
 }
 
+// Two passes over x (mean, then the squared deviations), not E[x²] − E[x]²: patch values sit
+// far from zero relative to their spread, where the one-pass form cancels.
+void LayerNorm(const float* x, const float* weight, const float* bias, float eps, int64_t n,
+               float* y) {
+  const FloatTag d;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(d));
+  // The sum is of x − x[0]: small numbers beside the offset, so it does not lose the spread.
+  const float shift = x[0];
+  const auto shift_vector = hn::Set(d, shift);
+  auto sum_vector = hn::Zero(d);
+  int64_t i = 0;
+  for (; i + lanes <= n; i += lanes) {
+    sum_vector = hn::Add(sum_vector, hn::Sub(hn::LoadU(d, x + i), shift_vector));
+  }
+  float sum = hn::GetLane(hn::SumOfLanes(d, sum_vector));
+  for (; i < n; ++i) sum += x[i] - shift;
+  const float mean = shift + sum / static_cast<float>(n);
+  const auto mean_vector = hn::Set(d, mean);
+  auto squares_vector = hn::Zero(d);
+  for (i = 0; i + lanes <= n; i += lanes) {
+    const auto centered = hn::Sub(hn::LoadU(d, x + i), mean_vector);
+    squares_vector = hn::MulAdd(centered, centered, squares_vector);
+  }
+  float squares = hn::GetLane(hn::SumOfLanes(d, squares_vector));
+  for (; i < n; ++i) squares += (x[i] - mean) * (x[i] - mean);
+  const float scale = 1.0f / std::sqrt(squares / static_cast<float>(n) + eps);
+  MapBinary(x, weight, y, n, [&](auto v, auto w) {
+    return hn::Mul(hn::Mul(hn::Sub(v, hn::Set(FloatTag(), mean)), hn::Set(FloatTag(), scale)), w);
+  });
+  MapBinary(y, bias, y, n, [](auto v, auto b) { return hn::Add(v, b); });
+}
+
 void Softmax(float* x, int64_t n) {
   if (n <= 0) return;
   const FloatTag d;
@@ -196,6 +228,7 @@ HWY_AFTER_NAMESPACE();
 namespace snug::kernels {
 
 HWY_EXPORT(RmsNorm);
+HWY_EXPORT(LayerNorm);
 HWY_EXPORT(Softmax);
 HWY_EXPORT(GeluTanh);
 HWY_EXPORT(Silu);
@@ -208,6 +241,12 @@ HWY_EXPORT(RopeInterleaved);
 void RmsNorm(const float* x, const float* weight, float eps, int64_t n, float* y) {
   CHECK(n > 0);
   HWY_DYNAMIC_DISPATCH(RmsNorm)(x, weight, eps, n, y);
+}
+
+void LayerNorm(const float* x, const float* weight, const float* bias, float eps, int64_t n,
+               float* y) {
+  CHECK(n > 0);
+  HWY_DYNAMIC_DISPATCH(LayerNorm)(x, weight, bias, eps, n, y);
 }
 
 void Softmax(float* x, int64_t n) { HWY_DYNAMIC_DISPATCH(Softmax)(x, n); }

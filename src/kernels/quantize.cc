@@ -1,7 +1,7 @@
 // f32 → weight types. The legacy types and MXFP4 follow ggml's reference quantizers
 // (quantize_row_*_ref in ggml-quants.c) so files we write round-trip as well as llama.cpp's;
-// the K types use a plain min/max scale per sub-block (valid ggml blocks, simpler than ggml's
-// least-squares search). Inputs are expected finite; non-finite values never cause UB.
+// the K types, IQ4_NL and IQ4_XS use a plain max scale per sub-block (valid ggml blocks,
+// simpler than ggml's least-squares and grid searches). Inputs are expected finite; non-finite values never cause UB.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -281,6 +281,131 @@ void QuantizeQ6_K(const float* x, BlockQ6_K* y, int64_t num_blocks) {
   }
 }
 
+// ---- Low-bit K types and the non-linear grid (valid ggml blocks; plain max scales, not
+// ggml's searches) -------------------------------------------------------------------------
+
+// Q2_K: per 16-value sub-block y = d·sc·q − dmin·m with q in 0..3 and 4-bit sc, m relative to
+// the largest of the super-block; the grid spans [min(0, min x), max x].
+void QuantizeQ2_K(const float* x, BlockQ2_K* y, int64_t num_blocks) {
+  constexpr int kSubBlocks = kQK_K / 16;
+  for (int64_t i = 0; i < num_blocks; ++i, x += kQK_K) {
+    float sub_scales[kSubBlocks], sub_mins[kSubBlocks], max_scale = 0.0f, max_min = 0.0f;
+    for (int s = 0; s < kSubBlocks; ++s) {
+      const auto [min_it, max_it] = std::minmax_element(x + 16 * s, x + 16 * s + 16);
+      const float min = std::min(0.0f, *min_it);
+      sub_scales[s] = (std::max(*max_it, min) - min) / 3.0f;
+      sub_mins[s] = -min;
+      max_scale = std::max(max_scale, sub_scales[s]);
+      max_min = std::max(max_min, sub_mins[s]);
+    }
+    y[i].d = F32ToF16(max_scale / 15.0f);
+    y[i].dmin = F32ToF16(max_min / 15.0f);
+    const float d = F16ToF32(y[i].d), dmin = F16ToF32(y[i].dmin);
+    std::memset(y[i].qs, 0, sizeof(y[i].qs));
+    for (int s = 0; s < kSubBlocks; ++s) {
+      const int scale = d > 0.0f ? NearestClamped(sub_scales[s] / d, 0, 15) : 0;
+      const int min = dmin > 0.0f ? NearestClamped(sub_mins[s] / dmin, 0, 15) : 0;
+      y[i].scales[s] = static_cast<uint8_t>(scale | (min << 4));
+      const float step = d * static_cast<float>(scale), offset = dmin * static_cast<float>(min);
+      // Sub-block s holds values 16s..16s+15: half n = s / 8, shift 2·(s % 8 / 2), bytes
+      // 32n + 16·(s % 2) + l (ggml dequantize_row_q2_K's order).
+      const int n = s / 8, shift = 2 * (s % 8 / 2), first = 32 * n + 16 * (s % 2);
+      for (int l = 0; l < 16; ++l) {
+        const int q = step > 0.0f ? NearestClamped((x[16 * s + l] + offset) / step, 0, 3) : 0;
+        y[i].qs[first + l] = static_cast<uint8_t>(y[i].qs[first + l] | (q << shift));
+      }
+    }
+  }
+}
+
+// Q3_K: per 16-value sub-block a symmetric scale whose extreme maps to −4; the 6-bit scales
+// (stored + 32) are relative to the largest, whose level is −32.
+void QuantizeQ3_K(const float* x, BlockQ3_K* y, int64_t num_blocks) {
+  constexpr int kSubBlocks = kQK_K / 16;
+  for (int64_t i = 0; i < num_blocks; ++i, x += kQK_K) {
+    float sub_scales[kSubBlocks], max_scale = 0.0f;
+    for (int s = 0; s < kSubBlocks; ++s) {
+      sub_scales[s] = SignedAbsMax(x + 16 * s, 16) / -4.0f;
+      if (std::fabs(sub_scales[s]) > std::fabs(max_scale)) max_scale = sub_scales[s];
+    }
+    const float inverse = max_scale != 0.0f ? -32.0f / max_scale : 0.0f;
+    y[i].d = F32ToF16(inverse != 0.0f ? 1.0f / inverse : 0.0f);
+    const float d = F16ToF32(y[i].d);
+    std::memset(y[i].scales, 0, sizeof(y[i].scales));
+    std::memset(y[i].qs, 0, sizeof(y[i].qs));
+    std::memset(y[i].hmask, 0, sizeof(y[i].hmask));
+    for (int s = 0; s < kSubBlocks; ++s) {
+      const int scale = NearestClamped(inverse * sub_scales[s], -32, 31);
+      const int stored = scale + 32;
+      if (s < 8) {
+        y[i].scales[s] = static_cast<uint8_t>(y[i].scales[s] | (stored & 0xF));
+      } else {
+        y[i].scales[s - 8] = static_cast<uint8_t>(y[i].scales[s - 8] | ((stored & 0xF) << 4));
+      }
+      y[i].scales[8 + s % 4] =
+          static_cast<uint8_t>(y[i].scales[8 + s % 4] | ((stored >> 4) << (2 * (s / 4))));
+      const float step = d * static_cast<float>(scale);
+      const int n = s / 8, j = s % 8 / 2, first = 32 * n + 16 * (s % 2);
+      for (int l = 0; l < 16; ++l) {
+        const int q = step != 0.0f ? NearestClamped(x[16 * s + l] / step, -4, 3) + 4 : 4;
+        const int byte = first + l;  // qs index; hmask is indexed by byte % 32
+        y[i].qs[byte] = static_cast<uint8_t>(y[i].qs[byte] | ((q & 3) << (2 * j)));
+        if (q >= 4) {
+          y[i].hmask[byte % 32] = static_cast<uint8_t>(y[i].hmask[byte % 32] | (1u << (4 * n + j)));
+        }
+      }
+    }
+  }
+}
+
+// Index of the IQ4_NL grid value nearest to v (v in grid units).
+int NearestIQ4(float v) {
+  int best = 0;
+  for (int k = 1; k < 16; ++k) {
+    if (std::fabs(kIQ4NLValues[k] - v) < std::fabs(kIQ4NLValues[best] - v)) best = k;
+  }
+  return best;
+}
+
+// 32 values against the grid scaled by `step` (low nibble value j, high j + 16).
+void PackIQ4(const float* x, float step, uint8_t* qs) {
+  const float inverse = step != 0.0f ? 1.0f / step : 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    qs[j] = static_cast<uint8_t>(NearestIQ4(x[j] * inverse) | (NearestIQ4(x[j + 16] * inverse) << 4));
+  }
+}
+
+void QuantizeIQ4_NL(const float* x, BlockIQ4_NL* y, int64_t num_blocks) {
+  for (int64_t i = 0; i < num_blocks; ++i, x += kQK) {
+    y[i].d = F32ToF16(SignedAbsMax(x, kQK) / -127.0f);  // the extreme maps to −127
+    PackIQ4(x, F16ToF32(y[i].d), y[i].qs);
+  }
+}
+
+void QuantizeIQ4_XS(const float* x, BlockIQ4_XS* y, int64_t num_blocks) {
+  constexpr int kSubBlocks = kQK_K / 32;
+  for (int64_t i = 0; i < num_blocks; ++i, x += kQK_K) {
+    float sub_scales[kSubBlocks], max_scale = 0.0f;
+    for (int s = 0; s < kSubBlocks; ++s) {
+      sub_scales[s] = SignedAbsMax(x + 32 * s, 32) / -127.0f;
+      if (std::fabs(sub_scales[s]) > std::fabs(max_scale)) max_scale = sub_scales[s];
+    }
+    const float inverse = max_scale != 0.0f ? -32.0f / max_scale : 0.0f;
+    y[i].d = F32ToF16(inverse != 0.0f ? 1.0f / inverse : 0.0f);
+    const float d = F16ToF32(y[i].d);
+    y[i].scales_h = 0;
+    std::memset(y[i].scales_l, 0, sizeof(y[i].scales_l));
+    for (int s = 0; s < kSubBlocks; ++s) {
+      const int scale = NearestClamped(inverse * sub_scales[s], -32, 31);
+      const int stored = scale + 32;
+      y[i].scales_l[s / 2] =
+          static_cast<uint8_t>(y[i].scales_l[s / 2] | ((stored & 0xF) << (4 * (s % 2))));
+      y[i].scales_h = static_cast<uint16_t>(y[i].scales_h | ((stored >> 4) << (2 * s)));
+      PackIQ4(x + 32 * s, d * static_cast<float>(scale), y[i].qs + 16 * s);
+    }
+  }
+}
+
 template <class Block>
 Block* Blocks(void* dst) {
   return static_cast<Block*>(dst);
@@ -320,8 +445,15 @@ void QuantizeRow(DType type, const float* x, int64_t cols, void* dst) {
       return QuantizeQ6_K(x, Blocks<BlockQ6_K>(dst), num_blocks);
     case DType::kMXFP4:
       return QuantizeMXFP4(x, Blocks<BlockMXFP4>(dst), num_blocks);
-    case DType::kQ8_1:
-    case DType::kQ8_K:
+    case DType::kQ2_K:
+      return QuantizeQ2_K(x, Blocks<BlockQ2_K>(dst), num_blocks);
+    case DType::kQ3_K:
+      return QuantizeQ3_K(x, Blocks<BlockQ3_K>(dst), num_blocks);
+    case DType::kIQ4_NL:
+      return QuantizeIQ4_NL(x, Blocks<BlockIQ4_NL>(dst), num_blocks);
+    case DType::kIQ4_XS:
+      return QuantizeIQ4_XS(x, Blocks<BlockIQ4_XS>(dst), num_blocks);
+    default:
       break;
   }
   CHECK(false) << "Quantize: unsupported type " << Name(type);
@@ -343,12 +475,14 @@ bool CanQuantize(DType type) {
     case DType::kQ5_K:
     case DType::kQ6_K:
     case DType::kMXFP4:
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS:
       return true;
-    case DType::kQ8_1:
-    case DType::kQ8_K:
+    default:  // activation types; the MLX types have QuantizeMlx
       return false;
   }
-  return false;
 }
 
 void Quantize(DType type, const float* src, int64_t rows, int64_t cols, void* dst) {

@@ -181,6 +181,85 @@ void DequantizeQ6_K(const BlockQ6_K* blocks, float* y, int64_t num_blocks) {
   }
 }
 
+// ggml dequantize_row_q2_K: per 128 values, 4 shifts × 2 sub-blocks of 16 from 32 bytes.
+void DequantizeQ2_K(const BlockQ2_K* blocks, float* y, int64_t num_blocks) {
+  for (int64_t i = 0; i < num_blocks; ++i) {
+    const float d = F16ToF32(blocks[i].d);
+    const float dmin = F16ToF32(blocks[i].dmin);
+    const uint8_t* q = blocks[i].qs;
+    int is = 0;
+    for (int n = 0; n < kQK_K; n += 128, q += 32) {
+      for (int shift = 0; shift < 8; shift += 2) {
+        for (int half = 0; half < 2; ++half) {
+          const uint8_t sc = blocks[i].scales[is++];
+          const float dl = d * static_cast<float>(sc & 0xF);
+          const float ml = dmin * static_cast<float>(sc >> 4);
+          for (int l = 0; l < 16; ++l) {
+            *y++ = dl * static_cast<float>((q[l + 16 * half] >> shift) & 3) - ml;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The 16 six-bit scales of Q3_K, less 32 (ggml's kmask shuffle, per scale).
+void ScalesQ3_K(const uint8_t* sc, int* scales) {
+  for (int s = 0; s < 16; ++s) {
+    const int low = s < 8 ? sc[s] & 0xF : sc[s - 8] >> 4;
+    const int high = (sc[8 + s % 4] >> (2 * (s / 4))) & 3;
+    scales[s] = (low | (high << 4)) - 32;
+  }
+}
+
+void DequantizeQ3_K(const BlockQ3_K* blocks, float* y, int64_t num_blocks) {
+  for (int64_t i = 0; i < num_blocks; ++i) {
+    const float d = F16ToF32(blocks[i].d);
+    int scales[16];
+    ScalesQ3_K(blocks[i].scales, scales);
+    const uint8_t* q = blocks[i].qs;
+    const uint8_t* hm = blocks[i].hmask;
+    uint8_t m = 1;
+    int is = 0;
+    for (int n = 0; n < kQK_K; n += 128, q += 32) {
+      for (int shift = 0; shift < 8; shift += 2, m = static_cast<uint8_t>(m << 1)) {
+        for (int half = 0; half < 2; ++half) {
+          const float dl = d * static_cast<float>(scales[is++]);
+          for (int l = 16 * half; l < 16 * half + 16; ++l) {
+            *y++ = dl * static_cast<float>(((q[l] >> shift) & 3) - ((hm[l] & m) ? 0 : 4));
+          }
+        }
+      }
+    }
+  }
+}
+
+void DequantizeIQ4_NL(const BlockIQ4_NL* blocks, float* y, int64_t num_blocks) {
+  for (int64_t i = 0; i < num_blocks; ++i, y += kQK) {
+    const float d = F16ToF32(blocks[i].d);
+    for (int j = 0; j < kQK / 2; ++j) {
+      y[j] = d * static_cast<float>(kIQ4NLValues[blocks[i].qs[j] & 0xF]);
+      y[j + kQK / 2] = d * static_cast<float>(kIQ4NLValues[blocks[i].qs[j] >> 4]);
+    }
+  }
+}
+
+void DequantizeIQ4_XS(const BlockIQ4_XS* blocks, float* y, int64_t num_blocks) {
+  for (int64_t i = 0; i < num_blocks; ++i) {
+    const float d = F16ToF32(blocks[i].d);
+    for (int ib = 0; ib < kQK_K / 32; ++ib, y += 32) {
+      const int ls = ((blocks[i].scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) |
+                     (((blocks[i].scales_h >> (2 * ib)) & 3) << 4);
+      const float dl = d * static_cast<float>(ls - 32);
+      const uint8_t* qs = blocks[i].qs + 16 * ib;
+      for (int j = 0; j < 16; ++j) {
+        y[j] = dl * static_cast<float>(kIQ4NLValues[qs[j] & 0xF]);
+        y[j + 16] = dl * static_cast<float>(kIQ4NLValues[qs[j] >> 4]);
+      }
+    }
+  }
+}
+
 void DequantizeMXFP4(const BlockMXFP4* blocks, float* y, int64_t num_blocks) {
   for (int64_t i = 0; i < num_blocks; ++i, y += kQK) {
     const float d = E8M0Half(blocks[i].e);
@@ -191,7 +270,54 @@ void DequantizeMXFP4(const BlockMXFP4* blocks, float* y, int64_t num_blocks) {
   }
 }
 
+// An MLX group parameter (scale or bias) as f32: bf16, f16 or f32 in the checkpoint.
+float GroupValue(DType scale_dtype, const uint8_t* row, int64_t index) {
+  if (scale_dtype == DType::kF32) {
+    float value;
+    std::memcpy(&value, row + 4 * index, 4);
+    return value;
+  }
+  uint16_t half;
+  std::memcpy(&half, row + 2 * index, 2);
+  return scale_dtype == DType::kF16 ? F16ToF32(half) : Bf16ToF32(half);
+}
+
+// Code i of an MLX row: bits [i·bits, (i+1)·bits) of the row's little-endian bit stream
+// (specs/models.md §1.3), read a byte at a time.
+int MlxCode(const uint8_t* row, int64_t i, int bits) {
+  int code = 0;
+  for (int k = 0; k < bits; ++k) {
+    const int64_t bit = i * bits + k;
+    code |= ((row[bit / 8] >> (bit % 8)) & 1) << k;
+  }
+  return code;
+}
+
+void DequantizeMlx(const TensorView& weight, int64_t row, float* dst) {
+  const GroupParams& groups = weight.groups;
+  CHECK(groups.scales != nullptr && groups.group_size > 0) << Name(weight.dtype) << " without scales";
+  const int bits = MlxBits(weight.dtype);
+  const uint8_t* codes = weight.row(row);
+  const uint8_t* scales = weight.scale_row(row);
+  for (int64_t i = 0; i < weight.cols(); ++i) {
+    const int64_t group = i / groups.group_size;
+    const int code = MlxCode(codes, i, bits);
+    if (weight.dtype == DType::kMlxMXFP4) {  // E2M1 · 2^(e−127) = kE2M1x2 · 2^(e−128)
+      dst[i] = static_cast<float>(kE2M1x2[code]) * E8M0Half(scales[group]);
+    } else {
+      CHECK(groups.biases != nullptr) << Name(weight.dtype) << " without biases";
+      dst[i] = GroupValue(groups.scale_dtype, scales, group) * static_cast<float>(code) +
+               GroupValue(groups.scale_dtype, weight.bias_row(row), group);
+    }
+  }
+}
+
 }  // namespace
+
+void DequantizeRow(const TensorView& weight, int64_t row, float* dst) {
+  if (IsMlx(weight.dtype)) return DequantizeMlx(weight, row, dst);
+  DequantizeRow(weight.dtype, weight.row(row), dst, weight.cols());
+}
 
 void DequantizeRow(DType type, const void* src, float* dst, int64_t elements) {
   const int block_elements = Info(type).block_elements;
@@ -234,8 +360,18 @@ void DequantizeRow(DType type, const void* src, float* dst, int64_t elements) {
       return DequantizeQ8_K(Blocks<BlockQ8_K>(src), dst, num_blocks);
     case DType::kMXFP4:
       return DequantizeMXFP4(Blocks<BlockMXFP4>(src), dst, num_blocks);
+    case DType::kQ2_K:
+      return DequantizeQ2_K(Blocks<BlockQ2_K>(src), dst, num_blocks);
+    case DType::kQ3_K:
+      return DequantizeQ3_K(Blocks<BlockQ3_K>(src), dst, num_blocks);
+    case DType::kIQ4_NL:
+      return DequantizeIQ4_NL(Blocks<BlockIQ4_NL>(src), dst, num_blocks);
+    case DType::kIQ4_XS:
+      return DequantizeIQ4_XS(Blocks<BlockIQ4_XS>(src), dst, num_blocks);
+    default:
+      break;
   }
-  CHECK(false) << "DequantizeRow: unsupported type " << static_cast<uint32_t>(type);
+  CHECK(false) << "DequantizeRow: unsupported type " << Name(type);
 }
 
 void MatMul(const TensorView& weight, const float* x, int64_t num_tokens, float* y) {
@@ -243,7 +379,7 @@ void MatMul(const TensorView& weight, const float* x, int64_t num_tokens, float*
   const int64_t cols = weight.cols();
   std::vector<float> row_values(static_cast<size_t>(cols));  // [cols]
   for (int64_t r = 0; r < rows; ++r) {
-    DequantizeRow(weight.dtype, weight.row(r), row_values.data(), cols);
+    DequantizeRow(weight, r, row_values.data());
     for (int64_t t = 0; t < num_tokens; ++t) {
       // Double accumulation: the reference should carry no rounding error of its own.
       double sum = 0.0;
@@ -263,6 +399,19 @@ void RmsNorm(const float* x, const float* weight, float eps, int64_t n, float* y
       static_cast<float>(1.0 / std::sqrt(sum_squares / static_cast<double>(n) + eps));
   for (int64_t i = 0; i < n; ++i) {
     y[i] = weight != nullptr ? x[i] * scale * weight[i] : x[i] * scale;
+  }
+}
+
+void LayerNorm(const float* x, const float* weight, const float* bias, float eps, int64_t n,
+               float* y) {
+  double sum = 0.0;
+  for (int64_t i = 0; i < n; ++i) sum += x[i];
+  const double mean = sum / static_cast<double>(n);
+  double squares = 0.0;
+  for (int64_t i = 0; i < n; ++i) squares += (x[i] - mean) * (x[i] - mean);
+  const double scale = 1.0 / std::sqrt(squares / static_cast<double>(n) + eps);
+  for (int64_t i = 0; i < n; ++i) {
+    y[i] = static_cast<float>((x[i] - mean) * scale * weight[i] + bias[i]);
   }
 }
 

@@ -67,12 +67,17 @@ size_t KvCache::BytesFor(const std::vector<KvLayerSpec>& layers, const KvCacheOp
   size_t bytes = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
     if (layers[i].source_layer != static_cast<int>(i)) continue;  // shares another's KV
-    const size_t row_bytes =
-        KvRowBytes(type, static_cast<int64_t>(layers[i].num_kv_heads) * layers[i].head_dim);
-    // Keys and values, for every slot and every row the layer keeps.
-    bytes += 2ull * options.slots * CapacityTokensFor(layers[i], options) * row_bytes;
+    bytes += LayerBytesFor(layers[i], options, type);
   }
   return bytes;
+}
+
+size_t KvCache::LayerBytesFor(const KvLayerSpec& layer, const KvCacheOptions& options,
+                              KvType type) {
+  const size_t row_bytes =
+      KvRowBytes(type, static_cast<int64_t>(layer.num_kv_heads) * layer.head_dim);
+  // Keys and values, for every slot and every row the layer keeps.
+  return 2ull * options.slots * CapacityTokensFor(layer, options) * row_bytes;
 }
 
 }  // namespace snug

@@ -69,8 +69,7 @@ Result<std::unique_ptr<KvCache>> KvCache::Create(std::vector<KvLayerSpec> layers
     LayerData& data = cache->layer_data_[i];
     data.capacity_tokens = CapacityTokensFor(layers[i], options);
     data.offset_bytes = offset;
-    const int64_t row_elements = static_cast<int64_t>(layers[i].num_kv_heads) * layers[i].head_dim;
-    offset += 2ull * options.slots * data.capacity_tokens * KvRowBytes(options.type, row_elements);
+    offset += LayerBytesFor(layers[i], options, options.type);
   }
   cache->storage_bytes_ = offset;
   cache->storage_.reset(new (std::nothrow) std::byte[std::max<size_t>(offset, 1)]);

@@ -66,6 +66,10 @@ class KvCache {
                          KvType type);
   // Rows kept per slot for `layer` under `options`: the context, or window + batch for a ring.
   static int CapacityTokensFor(const KvLayerSpec& layer, const KvCacheOptions& options);
+  // Keys and values of one layer that owns its KV, for every slot: what Create allocates for it
+  // and BytesFor sums.
+  static size_t LayerBytesFor(const KvLayerSpec& layer, const KvCacheOptions& options,
+                              KvType type);
 
   int slots() const { return options_.slots; }
   KvType type() const { return options_.type; }

@@ -3,32 +3,12 @@
 // rope_freqs divisors of a spec excepted: a few hundred bytes).
 #include <string>
 
+#include "kernels/kernels.h"
 #include "memory/plan.h"
 
 namespace snug::memory {
 namespace {
 
-// Types MatMul takes as weights (kernels/matmul.cc ActivationBlock); a matrix of any other type
-// cannot be run, so the plan refuses it rather than guessing its scratch.
-bool IsMatMulType(DType type) {
-  switch (type) {
-    case DType::kF32:
-    case DType::kF16:
-    case DType::kBF16:
-    case DType::kQ4_0:
-    case DType::kQ4_1:
-    case DType::kQ5_0:
-    case DType::kQ5_1:
-    case DType::kQ8_0:
-    case DType::kMXFP4:
-    case DType::kQ4_K:
-    case DType::kQ5_K:
-    case DType::kQ6_K:
-      return true;
-    default:
-      return false;
-  }
-}
 
 TokenizerFacts ReadTokenizerFacts(const gguf::File& file) {
   TokenizerFacts facts;
@@ -62,7 +42,7 @@ Result<ModelFacts> ReadModelFacts(const gguf::File& file) {
     facts.q4_0_weight_bytes += std::min<int64_t>(q4_0_bytes, tensor.bytes);
     // Every matrix is multiplied by, except an embedding that is only looked up.
     if (!matrix || (tensor.name == "token_embd.weight" && !tied)) continue;
-    if (!IsMatMulType(view.dtype)) {
+    if (!kernels::IsWeightType(view.dtype)) {
       return Unimplemented("plan: tensor '" + std::string(tensor.name) + "' has type " +
                            std::string(Name(view.dtype)) + ", which snug cannot multiply by");
     }

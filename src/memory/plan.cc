@@ -4,15 +4,22 @@
 #include "memory/plan.h"
 
 #include <algorithm>
+#include <bit>
+#include <functional>
 #include <string>
 
 #include "kernels/kernels.h"
 #include "memory/size.h"
+#include "models/blocks.h"
+#include "models/gemma4_media.h"
+#include "models/moe.h"
+#include "tokenizer/working_memory.h"
 
 namespace snug::memory {
 namespace {
 
 constexpr int kContextGranule = 256;  // a fitted (not capped) context is rounded down to this
+constexpr int kSmallestUsefulContext = 1024;  // advice below this would not hold a conversation
 
 // The model and options fixed; bytes as a function of (context, sequences).
 class Costs {
@@ -24,7 +31,12 @@ class Costs {
                            kThreadStackResidentBytes;
     fixed_.tokenizer = TokenizerBytes(model.tokenizer);
     fixed_.http_buffers =
-        static_cast<int64_t>(options.http_connections) * options.max_body_bytes * 3;
+        HttpBufferBytes(options.http_connections, options.max_body_bytes,
+                        options.http_body_budget_bytes, options.http_max_connections) +
+        (options.http_connections > 0 ? options.http_response_budget_bytes : 0) +
+        (options.http_connections > 0 && (model.spec.media.images() || model.spec.media.audio())
+             ? options.http_media_bytes
+             : 0);
   }
 
   int64_t Kv(int context, int sequences) const {
@@ -36,9 +48,12 @@ class Costs {
     Overheads overheads = fixed_;
     const int64_t vocab = model_.spec.vocab_size;
     // Per sequence: token ids and positions of its context, and the sampler's candidates
-    // (id + probability per vocabulary entry). Queued requests hold their tokenized prompts.
-    overheads.request_state = static_cast<int64_t>(sequences) * (context * 8ll + vocab * 8) +
-                              static_cast<int64_t>(options_.max_queue) * context * 4;
+    // (id + probability per vocabulary entry). Queued requests hold their tokenized prompts;
+    // a worker tokenizing a prompt holds a bounded window's BPE state besides.
+    overheads.request_state =
+        static_cast<int64_t>(sequences) * (context * 8ll + vocab * 8) +
+        static_cast<int64_t>(options_.max_queue) * context * 4 +
+        static_cast<int64_t>(options_.http_connections) * tokenizer::kEncodeWorkingBytes;
     return overheads;
   }
   int64_t Logits(int sequences) const {
@@ -84,36 +99,79 @@ int LargestSequences(const Costs& costs, int context, int high, int64_t budget) 
 
 std::string Tokens(int64_t tokens) { return std::to_string(tokens); }
 
+// When no single change fits: the combination of cheaper settings (KV type, one sequence, a
+// short queue, the smallest useful body limit) that fits the longest context, as flags to
+// paste; empty when none fits or one change would do (the single suggestions say those).
+std::string FittingCombination(const ModelFacts& model, const PlanOptions& options, int sequences,
+                               int cap, int64_t limit) {
+  struct Change {
+    std::string flag;
+    std::function<void(PlanOptions&, int&)> apply;
+  };
+  std::vector<Change> changes;
+  for (KvType type : {KvType::kQ8_0, KvType::kQ4_0}) {
+    if (KvRowBytes(type, 256) >= KvRowBytes(options.kv_type, 256)) continue;
+    changes.push_back({"--kv-type " + std::string(KvTypeName(type)),
+                       [type](PlanOptions& o, int&) { o.kv_type = type; }});
+  }
+  if (sequences > 1) changes.push_back({"--parallel 1", [](PlanOptions&, int& s) { s = 1; }});
+  if (options.max_queue > kShortQueue) {
+    changes.push_back({"--max-queue " + std::to_string(kShortQueue),
+                       [](PlanOptions& o, int&) { o.max_queue = kShortQueue; }});
+  }
+  if (options.max_body_bytes > kSmallestUsefulBodyBytes) {
+    changes.push_back({"--max-body-bytes " + std::to_string(kSmallestUsefulBodyBytes),
+                       [](PlanOptions& o, int&) { o.max_body_bytes = kSmallestUsefulBodyBytes; }});
+  }
+  int best_context = 0;
+  std::string best_flags;
+  int best_count = 0;
+  for (uint32_t mask = 1; mask < (1u << changes.size()); ++mask) {
+    PlanOptions changed = options;
+    int count = sequences;
+    std::string flags;
+    bool two_kv_types = false;
+    for (size_t i = 0; i < changes.size(); ++i) {
+      if (!(mask & (1u << i))) continue;
+      two_kv_types |= changed.kv_type != options.kv_type && changes[i].flag.starts_with("--kv");
+      changes[i].apply(changed, count);
+      flags += (flags.empty() ? "" : " ") + changes[i].flag;
+    }
+    if (two_kv_types) continue;
+    const int fitted = LargestContext(Costs(model, changed, changed.kv_type), count, 1, cap, limit);
+    const int used = std::popcount(mask);
+    if (fitted > best_context || (fitted == best_context && fitted > 0 && used < best_count)) {
+      best_context = fitted;
+      best_flags = flags;
+      best_count = used;
+    }
+  }
+  if (best_context < std::min(kSmallestUsefulContext, cap) || best_count < 2) return "";
+  int context = best_context;
+  if (context < cap && context >= kContextGranule)
+    context = context / kContextGranule * kContextGranule;
+  return "together: " + best_flags + " --ctx " + Tokens(context) + " --min-ctx " + Tokens(context) +
+         " fits " + Tokens(context) + " tokens";
+}
+
 }  // namespace
 
 ActivationBytes PlanActivations(const ModelSpec& spec,
                                 const std::vector<ProjectionShape>& projections, int batch_tokens) {
-  // Mirrors DecoderBuffers::Allocate, Projector::Reserve and RopeTable (models/blocks.cc).
-  const int64_t b = batch_tokens;
-  int64_t max_q = 0, max_kv = 0, max_ffn = 0, experts = 0;
-  for (const LayerSpec& s : spec.layers) {
-    max_q = std::max<int64_t>(max_q, static_cast<int64_t>(s.num_heads) * s.head_dim);
-    max_kv = std::max<int64_t>(max_kv, static_cast<int64_t>(s.num_kv_heads) * s.head_dim);
-    max_ffn = std::max<int64_t>(max_ffn, s.ffn_dim);
-    if (s.num_experts > 0) {
-      // Router logits [b, num_experts]; per routed (token, expert): gate and up
-      // [expert_ffn_dim] and the expert's output [model_dim].
-      experts = std::max<int64_t>(
-          experts, b * (s.num_experts + static_cast<int64_t>(s.num_experts_used) *
-                                            (2ll * s.expert_ffn_dim + spec.model_dim)));
-    }
-  }
+  // The buffers' owners size themselves (models/blocks.h, models/moe.h): the same functions the
+  // loaded model allocates with, so the plan cannot drift from the allocator.
   ActivationBytes bytes;
-  // hidden, normed, projected, last: [b, model_dim]; q, attention: [b, max_q];
-  // k, v: [b, max_kv]; gate, up: [b, max_ffn]. All f32.
-  bytes.buffers = b * (4 * spec.model_dim + 2 * max_q + 2 * max_kv + 2 * max_ffn) * 4;
+  bytes.buffers = static_cast<int64_t>(DecoderBuffers::BytesFor(spec, batch_tokens));
   for (const ProjectionShape& projection : projections) {
     bytes.matmul_scratch = std::max<int64_t>(
         bytes.matmul_scratch,
         kernels::MatMulScratchBytes(projection.dtype, projection.cols, batch_tokens));
   }
-  for (const RopeSpec& rope : spec.ropes) bytes.rope_tables += 2 * b * (rope.rotary_dims / 2) * 4;
-  bytes.experts = experts * 4;
+  for (const RopeSpec& rope : spec.ropes) {
+    bytes.rope_tables += static_cast<int64_t>(RopeTable::BytesFor(rope, batch_tokens));
+  }
+  bytes.experts = static_cast<int64_t>(MoeBlock::BytesFor(spec, batch_tokens));
+  bytes.media = static_cast<int64_t>(Gemma4MediaEmbedder::BytesFor(spec.media, batch_tokens));
   return bytes;
 }
 
@@ -121,8 +179,29 @@ int64_t TokenizerBytes(const TokenizerFacts& tokenizer) {
   return tokenizer.tokens * 160 + tokenizer.text_bytes * 2 + tokenizer.merges * 72;
 }
 
-MemoryPlan Plan(const ModelFacts& model, const PlanOptions& options, const Budget& budget) {
+namespace {
+
+// The options with a batch that holds the largest image whole beside one decode token per
+// sequence (engine.h: EngineOptions::max_image_tokens), for a model that embeds images.
+PlanOptions WithImageRoom(const ModelSpec& spec, PlanOptions options, MemoryPlan& plan) {
+  if (!spec.media.images()) return options;
+  plan.max_image_tokens = options.max_image_tokens;
+  const int needed = options.max_image_tokens + options.parallel.value_or(kDefaultMaxSequences);
+  if (options.batch_tokens < needed) {
+    plan.notes.push_back("batch raised from " + std::to_string(options.batch_tokens) + " to " +
+                         std::to_string(needed) + " tokens so that an image of " +
+                         std::to_string(options.max_image_tokens) +
+                         " soft tokens (--max-image-tokens) is prefilled in one chunk");
+    options.batch_tokens = needed;
+  }
+  return options;
+}
+
+}  // namespace
+
+MemoryPlan Plan(const ModelFacts& model, const PlanOptions& requested, const Budget& budget) {
   MemoryPlan plan;
+  const PlanOptions options = WithImageRoom(model.spec, requested, plan);
   plan.budget = budget;
   plan.kv_type = options.kv_type;
   plan.batch_tokens = options.batch_tokens;
@@ -144,13 +223,17 @@ MemoryPlan Plan(const ModelFacts& model, const PlanOptions& options, const Budge
   const Costs costs(model, options, options.kv_type);
   const int64_t limit = budget.bytes;
 
-  // Context first: one request may use as much as fits (up to the cap); then as many sequences
-  // of that context as fit, up to kDefaultMaxSequences (or exactly --parallel).
+  // Sequences first (plan.h: kAgentContextTokens), then the longest context they all fit.
   int sequences = options.parallel.value_or(1);
-  int context = LargestContext(costs, sequences, min_context, cap, limit);
-  if (context > 0 && !options.parallel) {
-    sequences = LargestSequences(costs, context, kDefaultMaxSequences, limit);
+  int context = 0;
+  if (!options.parallel) {
+    const int floor = std::max(min_context, std::min(kAgentContextTokens, cap));
+    for (int count = kDefaultMaxSequences; count >= 2 && context == 0; --count) {
+      context = LargestContext(costs, count, floor, cap, limit);
+      if (context > 0) sequences = count;
+    }
   }
+  if (context == 0) context = LargestContext(costs, sequences, min_context, cap, limit);
   if (context > 0 && context < cap) {
     const int rounded = context / kContextGranule * kContextGranule;
     if (rounded >= min_context) context = rounded;
@@ -211,15 +294,15 @@ MemoryPlan Plan(const ModelFacts& model, const PlanOptions& options, const Budge
       plan.suggestions.push_back("fewer sequences: --parallel " + std::to_string(fewer) + " fits");
     }
   }
-  // Every HTTP connection may hold a body of the largest size (and its parsed JSON): the
-  // largest body limit that fits, found by bisection.
-  if (options.http_connections > 0 && options.max_body_bytes > kKiB) {
+  // A body limit above the body budget raises the budget to it: the largest body limit that
+  // fits, found by bisection, never below what a long prompt needs.
+  if (options.http_connections > 0 && options.max_body_bytes > kSmallestUsefulBodyBytes) {
     PlanOptions smaller = options;
     auto fits_with_body = [&](int64_t body) {
       smaller.max_body_bytes = body;
       return Costs(model, smaller, options.kv_type).Total(context, sequences) <= limit;
     };
-    int64_t low = kKiB, high = options.max_body_bytes - 1;
+    int64_t low = kSmallestUsefulBodyBytes, high = options.max_body_bytes - 1;
     if (fits_with_body(low)) {
       while (low < high) {
         const int64_t middle = low + (high - low + 1) / 2;
@@ -229,11 +312,13 @@ MemoryPlan Plan(const ModelFacts& model, const PlanOptions& options, const Budge
           high = middle - 1;
         }
       }
-      plan.suggestions.push_back(
-          "smaller HTTP buffers (" + std::to_string(options.http_connections) +
-          " connections may each hold a body): --max-body-bytes " +
-          std::to_string(low / kKiB * kKiB) + " fits, or a shorter --max-queue");
+      plan.suggestions.push_back("a smaller request body limit: --max-body-bytes " +
+                                 std::to_string(low / kKiB * kKiB) + " fits");
     }
+  }
+  if (std::string together = FittingCombination(model, options, sequences, cap, limit);
+      !together.empty()) {
+    plan.suggestions.push_back(std::move(together));
   }
   if (model.weight_bytes - model.q4_0_weight_bytes >= deficit) {
     plan.suggestions.push_back("a smaller weight type: the weights need " + FormatBytes(deficit) +

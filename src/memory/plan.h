@@ -5,6 +5,7 @@
 // of the minimum context does not fit, the plan says so and what would make it fit.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -51,29 +52,77 @@ struct PlanOptions {
   std::optional<int> parallel;        // --parallel: sequences at once, exactly
   KvType kv_type = KvType::kF16;
   int batch_tokens = 512;  // the largest prefill chunk
+  // --max-image-tokens: the largest image (soft tokens) a request may hold, for a model that
+  // embeds images. An image is prefilled in one chunk (its attention is bidirectional), so the
+  // plan raises batch_tokens to hold it beside every sequence's decode token.
+  int max_image_tokens = 280;
   int threads = 1;         // compute threads (resolved, not 0)
+  // --mlock: the weights' pages are locked in RAM. The plan counts them either way; locked,
+  // memory pressure can no longer evict them (and re-read them mid-answer).
+  bool lock_weights = false;
   // Memory of the prefix cache's own. None today: the engine keeps cached prefixes in the KV
   // slots of finished sequences (engine.h), which the KV cache tenant already counts.
   int64_t prefix_cache_bytes = 0;
-  int http_connections = 8;
+  int http_connections = 8;          // HTTP worker threads (requests handled at once)
   int64_t max_body_bytes = 2 << 20;  // the largest request body the server accepts
-  int max_queue = 64;                // requests waiting for a slot
+  // All request bodies at once draw from one budget (server/body_budget.h) of at least
+  // max_body_bytes; open connections are capped, each holding at most a request head.
+  int64_t http_body_budget_bytes = 16 << 20;
+  // All non-streamed answers at once draw from one budget (ServerOptions::response_budget_bytes,
+  // in the server's estimate of what an answer holds until it is sent).
+  int64_t http_response_budget_bytes = 16 << 20;
+  // Decoded images and audio the server holds for requests at once (--media-budget) plus the
+  // one being decoded; counted only for a model with an image or audio input path.
+  int64_t http_media_bytes = 0;
+  int http_max_connections = 512;
+  int max_queue = 64;  // requests waiting for a slot
 };
 
-// Sequences the plan runs at once by default (more with --parallel).
+// The default shape of the KV pool serves a LAN of agents: up to kDefaultMaxSequences
+// sequences at once, each with at least kAgentContextTokens of context (the model's maximum if
+// smaller), then as long a context as fits them; if not even two fit that, one sequence with
+// the longest context that fits. --parallel N asks for exactly N; --ctx caps the context.
 inline constexpr int kDefaultMaxSequences = 4;
+inline constexpr int kAgentContextTokens = 32768;
+// What the plan's advice never goes below: a body limit that still takes a long prompt, and the
+// queue it suggests when memory is short.
+inline constexpr int64_t kSmallestUsefulBodyBytes = 1 << 20;
+inline constexpr int kShortQueue = 4;
 // Resident stack assumed per thread: glibc reserves 8 MiB of address space (RLIMIT_STACK) per
 // thread, but only pages touched become resident, and snug's threads keep no large frames.
 inline constexpr int64_t kThreadStackResidentBytes = 256 << 10;
 // Code, libc/libstdc++ heaps, fragmentation and everything small not counted elsewhere.
 inline constexpr int64_t kRuntimeMarginBytes = 64 << 20;
+// What the HTTP transport holds per open connection (a request head, server/http_parser.h)
+// and per worker (the unsent part of a streamed answer, server/http_connection.cc).
+inline constexpr int64_t kHttpConnectionBytes = 16 << 10;
+inline constexpr int64_t kHttpUnsentBytes = 64 << 10;
+
+// The bytes all request bodies may hold at once: the configured budget, but never more than
+// every worker holding a largest body, nor less than one largest body.
+inline int64_t HttpBodyBudgetBytes(int workers, int64_t max_body_bytes, int64_t body_budget_bytes) {
+  return std::max(max_body_bytes,
+                  std::min(body_budget_bytes, static_cast<int64_t>(workers) * max_body_bytes));
+}
+
+// The HTTP tenant: the body budget seven times (the body, its parsed JSON, the strings taken
+// from it, and the token ids its prompt becomes: at most one 4-byte id per byte), a head per
+// connection, an unsent answer per worker.
+inline int64_t HttpBufferBytes(int workers, int64_t max_body_bytes, int64_t body_budget_bytes,
+                               int max_connections) {
+  if (workers <= 0) return 0;
+  return HttpBodyBudgetBytes(workers, max_body_bytes, body_budget_bytes) * 7 +
+         static_cast<int64_t>(max_connections) * kHttpConnectionBytes +
+         static_cast<int64_t>(workers) * kHttpUnsentBytes;
+}
 
 struct ActivationBytes {
   int64_t buffers = 0;         // DecoderBuffers for batch_tokens rows of the widest layer
   int64_t matmul_scratch = 0;  // quantized activations for the widest matrix
   int64_t rope_tables = 0;     // cos/sin per RoPE kind
-  int64_t experts = 0;         // MoE routing and per-expert outputs (estimate until gpt-oss runs)
-  int64_t total() const { return buffers + matmul_scratch + rope_tables + experts; }
+  int64_t experts = 0;         // the MoE block's routing and expert buffers (MoeBlock::BytesFor)
+  int64_t media = 0;           // the image/audio embedders' row buffers (Gemma4MediaEmbedder)
+  int64_t total() const { return buffers + matmul_scratch + rope_tables + experts + media; }
 };
 
 // The arena a loaded model allocates (Model::activation_bytes()), computed from the spec alone.
@@ -83,8 +132,9 @@ ActivationBytes PlanActivations(const ModelSpec& spec,
 struct Overheads {
   int64_t thread_stacks = 0;  // (threads + connections + 2) × kThreadStackResidentBytes
   int64_t tokenizer = 0;      // TokenizerBytes()
-  int64_t http_buffers = 0;   // connections × max body × 3 (the body and its parsed JSON)
-  int64_t request_state = 0;  // per sequence: tokens, positions, sampler; queued prompts
+  int64_t http_buffers = 0;   // HttpBufferBytes(): the body budget, heads, unsent answers
+  int64_t request_state = 0;  // per sequence: tokens, positions, sampler; queued prompts;
+                              // per HTTP worker: one tokenization's working memory
   int64_t runtime_margin = kRuntimeMarginBytes;
   int64_t total() const {
     return thread_stacks + tokenizer + http_buffers + request_state + runtime_margin;
@@ -100,6 +150,7 @@ struct MemoryPlan {
   Budget budget;
   KvType kv_type = KvType::kF16;
   int batch_tokens = 0;
+  int max_image_tokens = 0;  // the largest image a request may hold (0: the model takes none)
 
   // The outcome.
   int context_tokens = 0;      // the longest context one request may use

@@ -40,11 +40,15 @@ std::string FormatPlan(const MemoryPlan& plan, const ModelFacts& model) {
                  " tokens: " + FormatBytes(plan.kv_bytes_per_token) +
                  " per token (full layers) + " + FormatBytes(plan.kv_ring_bytes_per_sequence) +
                  " rings per sequence (sliding layers)");
-  out << Row("activations", a.total(),
-             "batch " + std::to_string(plan.batch_tokens) + ": buffers " + FormatBytes(a.buffers) +
-                 ", matmul scratch " + FormatBytes(a.matmul_scratch) + ", rope " +
-                 FormatBytes(a.rope_tables) +
-                 (a.experts > 0 ? ", experts " + FormatBytes(a.experts) : ""));
+  out << Row(
+      "activations", a.total(),
+      "batch " + std::to_string(plan.batch_tokens) + ": buffers " + FormatBytes(a.buffers) +
+          ", matmul scratch " + FormatBytes(a.matmul_scratch) + ", rope " +
+          FormatBytes(a.rope_tables) +
+          (a.experts > 0 ? ", experts " + FormatBytes(a.experts) : "") +
+          (plan.max_image_tokens > 0 ? ", media " + FormatBytes(a.media) + " (images up to " +
+                                           std::to_string(plan.max_image_tokens) + " soft tokens)"
+                                     : ""));
   out << Row("logits", plan.logits_bytes,
              std::to_string(plan.logit_rows) + (plan.logit_rows == 1 ? " row × " : " rows × ") +
                  std::to_string(spec.vocab_size) + " f32");
@@ -127,7 +131,9 @@ nlohmann::ordered_json PlanToJson(const MemoryPlan& plan, const ModelFacts& mode
                        {"buffers_bytes", a.buffers},
                        {"matmul_scratch_bytes", a.matmul_scratch},
                        {"rope_tables_bytes", a.rope_tables},
-                       {"experts_bytes", a.experts}}},
+                       {"experts_bytes", a.experts},
+                       {"media_bytes", a.media},
+                       {"max_image_tokens", plan.max_image_tokens}}},
                      {"logits", {{"rows", plan.logit_rows}, {"bytes", plan.logits_bytes}}},
                      {"prefix_cache_bytes", plan.prefix_cache_bytes},
                      {"overheads",

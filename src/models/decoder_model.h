@@ -26,22 +26,37 @@ class DecoderModel : public Model {
   DecoderModel(std::shared_ptr<const gguf::File> file, ModelSpec spec, const ModelOptions& options,
                ThreadPool& pool);
 
-  // Binds the ends, then the layers (BindLayers), checks every declared weight, allocates the
+  // Binds the ends, then the layers (BindLayer), checks every declared weight, allocates the
   // activations and grows the projector's scratch for the output and the layers (ReserveLayers).
   Status Bind();
 
   // Projector scratch, buffers and RoPE tables; a model with more activations adds its own.
   size_t activation_bytes() const override;
 
+  // Every decoder's pass: embed (× embed_scale_), each layer's ForwardLayer, then the final
+  // norm and the logits (softcapped when final_softcap_ > 0).
+  void Forward(const Batch& batch, KvCache& kv, float* logits) final;
+
  protected:
-  // Binds every layer's weights by name (errors surface at weights.Finish()).
-  virtual Status BindLayers(WeightBinder& weights) = 0;
+  // Layer `layer` of the pass: reads and leaves the residual stream in buffers_.hidden.
+  virtual void ForwardLayer(const ForwardPass& pass, int layer) = 0;
+  // Binds layer `layer`'s weights, named "blk.{layer}." + ... = `prefix` + ... (errors surface
+  // at weights.Finish()).
+  virtual Status BindLayer(WeightBinder& weights, int layer, const std::string& prefix) = 0;
   // Reserves the projector for each layer's weights (called once, after the output's).
   virtual void ReserveLayers() = 0;
+  // Binds weights beside the layers (a media embedder); called after the layers'.
+  virtual Status BindExtras(WeightBinder& weights) { return Status::Ok(); }
+  // Writes the embeddings of a batch's image or audio rows ([entry.num_tokens, model_dim] at
+  // `out`, unscaled). Only models whose spec_.media names the kind are given such entries.
+  virtual void EmbedMedia(const ForwardPass& pass, const BatchMedia& entry, float* out);
 
-  // The start of every Forward: checks the batch size and fills each RoPE table for the batch's
-  // positions. Returns the number of tokens.
-  int64_t BeginForward(const Batch& batch);
+  // RMSNorm of the pass's rows of model_dim: y = rms_norm(x) ⊙ weight.
+  void Norm(const ForwardPass& pass, const std::vector<float>& x, const float* weight,
+            std::vector<float>& y) const;
+
+  float embed_scale_ = 1.0f;    // embeddings × this (Gemma: √model_dim)
+  float final_softcap_ = 0.0f;  // logits = c · tanh(logits / c) when > 0 (Gemma 4)
 
   std::shared_ptr<const gguf::File> file_;
   ModelOptions options_;

@@ -1,17 +1,19 @@
-// Gemma 4 text decoder (specs/models.md §2; llama.cpp src/models/gemma4.cpp): the spec from
+// Gemma 4 text decoder (docs/models/gemma.md; llama.cpp src/models/gemma4.cpp): the spec from
 // GGUF metadata (per-layer sliding/full pattern, head sizes and KV heads, proportional RoPE on
-// full layers) and the dense forward pass of the 12B-unified shape. Per-layer embeddings,
-// KV-shared layers (E2B/E4B) and the MoE block (26B-A4B) are parsed for the memory plan only.
+// full layers); the forward pass is the Gemma decoder's (gemma.h), for the dense 12B-unified
+// shape, with its image and audio embedders (gemma4_media.h) where the file has them. Per-layer
+// embeddings, KV-shared layers (E2B/E4B) and the MoE block (26B-A4B) are parsed for the memory plan
+// only.
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "kernels/kernels.h"
 #include "models/architectures.h"
-#include "models/blocks.h"
 #include "models/decoder_model.h"
+#include "models/gemma.h"
+#include "models/gemma4_media.h"
+#include "models/hf_import.h"
 #include "models/metadata.h"
-#include "models/weights.h"
 #include "tensor/fp16.h"
 
 namespace snug {
@@ -70,8 +72,7 @@ Result<ModelSpec> ParseSpec(const gguf::File& file) {
   const std::vector<int>& kv_heads = basics.kv_heads;
   ASSIGN_OR_RETURN(const std::vector<int> ffn_dims,
                    meta.PerLayer("feed_forward_length", num_layers));
-  ASSIGN_OR_RETURN(const int full_head_dim,
-                   meta.CountOr("attention.key_length", spec.model_dim / num_heads));
+  const int full_head_dim = basics.head_dim;
   ASSIGN_OR_RETURN(const int sliding_head_dim,
                    meta.CountOr("attention.key_length_swa", full_head_dim));
   ASSIGN_OR_RETURN(const int full_value_dim, meta.CountOr("attention.value_length", full_head_dim));
@@ -138,6 +139,7 @@ Result<ModelSpec> ParseSpec(const gguf::File& file) {
     layer.expert_ffn_dim = expert_ffn_dim;
     spec.layers.push_back(layer);
   }
+  ASSIGN_OR_RETURN(spec.media, ReadGemma4Media(file));
   return spec;
 }
 
@@ -160,113 +162,10 @@ Status CheckRunnable(const gguf::File& file, const ModelSpec& spec) {
   return Status::Ok();
 }
 
-struct Layer {
-  const float* attn_norm;      // [model_dim]
-  AttentionWeights attention;  // v is empty on k_eq_v layers: V comes from the raw K
-  const float* q_norm;         // [head_dim]
-  const float* k_norm;         // [head_dim]
-  const float* post_attention_norm;
-  const float* ffn_norm;
-  FfnWeights ffn;
-  const float* post_ffn_norm;
-  const float* output_scale;  // [1] layer_scalar, or null
-};
-
-class Gemma4 : public DecoderModel {
- public:
-  using DecoderModel::DecoderModel;
-
-  void Forward(const Batch& batch, KvCache& kv, float* logits) override {
-    const int64_t n = BeginForward(batch);
-    const int dim = spec_.model_dim;
-    const float eps = spec_.norm_eps;
-    DecoderBuffers& b = buffers_;
-
-    // sqrt(H) rounded to bf16, the checkpoints' dtype (§2.2; gotcha 3: 3840 -> 62.0).
-    // llama.cpp scales by sqrtf(H) unrounded, 1e-4 (tiny) to 5e-4 (12B) apart: the conformance
-    // numbers do not move either way.
-    const float embed_scale = Bf16ToF32(F32ToBf16(std::sqrt(static_cast<float>(dim))));
-    EmbedTokens(ends_.embedding, batch.tokens, embed_scale, b.hidden.data());
-    for (int i = 0; i < static_cast<int>(layers_.size()); ++i) {
-      const Layer& w = layers_[i];
-      const LayerSpec& s = spec_.layers[i];
-      const int64_t q_rows = n * s.num_heads, kv_rows = n * s.num_kv_heads;
-      // Attention block (§2.3): q/k norms with weights, v norm without; scale 1.
-      RmsNormRows(b.hidden.data(), w.attn_norm, eps, n, dim, b.normed.data());
-      projector_.Apply(w.attention.q, b.normed.data(), n, b.q.data());
-      projector_.Apply(w.attention.k, b.normed.data(), n, b.k.data());
-      if (w.attention.v.data != nullptr) {
-        projector_.Apply(w.attention.v, b.normed.data(), n, b.v.data());
-        RmsNormRows(b.v.data(), nullptr, eps, kv_rows, s.head_dim, b.v.data());
-      } else {
-        RmsNormRows(b.k.data(), nullptr, eps, kv_rows, s.head_dim, b.v.data());  // raw K
-      }
-      RmsNormRows(b.q.data(), w.q_norm, eps, q_rows, s.head_dim, b.q.data());
-      RmsNormRows(b.k.data(), w.k_norm, eps, kv_rows, s.head_dim, b.k.data());
-      rope_tables_[s.rope].Apply(b.q.data(), n, s.num_heads, s.head_dim);
-      rope_tables_[s.rope].Apply(b.k.data(), n, s.num_kv_heads, s.head_dim);
-      StoreKv(batch, i, b.k.data(), b.v.data(), kv);
-      Attend(batch, s, i, b.q.data(), nullptr, kv, projector_.pool(), b.attention.data());
-      projector_.Apply(w.attention.output, b.attention.data(), n, b.projected.data());
-      RmsNormRows(b.projected.data(), w.post_attention_norm, eps, n, dim, b.projected.data());
-      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
-      // Feed-forward block: pre-norm, GELU-tanh gated MLP, post-norm, residual.
-      RmsNormRows(b.hidden.data(), w.ffn_norm, eps, n, dim, b.normed.data());
-      GatedFfn(projector_, w.ffn, Activation::kGeluTanh, b.normed.data(), n, b.gate.data(),
-               b.up.data(), b.projected.data());
-      RmsNormRows(b.projected.data(), w.post_ffn_norm, eps, n, dim, b.projected.data());
-      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
-      if (w.output_scale != nullptr) {
-        kernels::Scale(b.hidden.data(), *w.output_scale, b.hidden.data(), n * dim);
-      }
-    }
-    ComputeLogits(batch, dim, ends_.norm, eps, ends_.output, projector_, b, logits);
-    if (softcap_ > 0.0f) Softcap(logits, batch.logit_indices.size() * spec_.vocab_size);
-  }
-
- private:
-  Status BindLayers(WeightBinder& weights) override {
-    // Before any tensor is looked for: what the dense pass cannot run is named first.
-    RETURN_IF_ERROR(CheckRunnable(*file_, spec_));
-    const Metadata meta(*file_, "gemma4");
-    ASSIGN_OR_RETURN(softcap_, meta.FloatOr("final_logit_softcapping", 0.0f));
-    const int dim = spec_.model_dim;
-    for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
-      const LayerSpec& s = spec_.layers[i];
-      const std::string p = "blk." + std::to_string(i) + ".";
-      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
-      Layer layer;
-      layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
-      // attention_k_eq_v: full layers have no attn_v (llama.cpp: Vcur = Kcur when absent).
-      layer.attention = {weights.Matrix(p + "attn_q.weight", q_dim, dim),
-                         weights.Matrix(p + "attn_k.weight", kv_dim, dim),
-                         weights.OptionalMatrix(p + "attn_v.weight", kv_dim, dim),
-                         weights.Matrix(p + "attn_output.weight", dim, q_dim)};
-      layer.q_norm = weights.Vector(p + "attn_q_norm.weight", s.head_dim);
-      layer.k_norm = weights.Vector(p + "attn_k_norm.weight", s.head_dim);
-      layer.post_attention_norm = weights.Vector(p + "post_attention_norm.weight", dim);
-      layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
-      layer.ffn = BindFfn(weights, p, s.ffn_dim, dim);
-      layer.post_ffn_norm = weights.Vector(p + "post_ffw_norm.weight", dim);
-      layer.output_scale = weights.OptionalVector(p + "layer_output_scale.weight", 1);
-      layers_.push_back(layer);
-    }
-    return Status::Ok();
-  }
-
-  void ReserveLayers() override { ReserveDense(projector_, layers_); }
-
-  // logits = c · tanh(logits / c) (gotcha 15), split over the pool: 262144 tanh per token.
-  void Softcap(float* logits, int64_t count) {
-    const float cap = softcap_, inverse = 1.0f / softcap_;
-    projector_.pool().ParallelFor(count, 4096, [&](int64_t begin, int64_t end, int) {
-      for (int64_t i = begin; i < end; ++i) logits[i] = cap * std::tanh(logits[i] * inverse);
-    });
-  }
-
-  float softcap_ = 0.0f;  // final_logit_softcapping (30), 0: none
-  std::vector<Layer> layers_;
-};
+// q/k norms with weights, V norm without one; full layers of a k_eq_v model have no attn_v
+// (llama.cpp: Vcur = Kcur when absent); scale 1 (the norms replace 1/√head_dim).
+constexpr AttentionParts kAttention{
+    .value = Part::kOptional, .qk_norm = Part::kRequired, .value_norm = true};
 
 }  // namespace
 
@@ -274,7 +173,98 @@ Result<ModelSpec> ParseGemma4Spec(const gguf::File& file) { return ParseSpec(fil
 
 Result<std::unique_ptr<Model>> LoadGemma4(std::shared_ptr<const gguf::File> file,
                                           const ModelOptions& options, ThreadPool& pool) {
-  return LoadDecoder<Gemma4>(ParseSpec, std::move(file), options, pool);
+  ASSIGN_OR_RETURN(ModelSpec spec, ParseSpec(*file));
+  // Before any tensor is looked for: what the dense pass cannot run is named first.
+  RETURN_IF_ERROR(CheckRunnable(*file, spec));
+  GemmaForm form{.attention = kAttention, .layer_scale = true, .media = true};
+  // sqrt(H) rounded to bf16, the checkpoints' dtype (docs/models/gemma.md: 3840 -> 62.0).
+  // llama.cpp scales by sqrtf(H) unrounded, 1e-4 (tiny) to 5e-4 (12B) apart: the conformance
+  // numbers do not move either way.
+  form.embed_scale = Bf16ToF32(F32ToBf16(std::sqrt(static_cast<float>(spec.model_dim))));
+  ASSIGN_OR_RETURN(form.final_softcap,
+                   Metadata(*file, "gemma4").FloatOr("final_logit_softcapping", 0.0f));
+  return LoadGemma(std::move(file), std::move(spec), form, options, pool);
+}
+
+// config.json (specs/models.md §2.1): per-layer types, head sizes and KV heads, proportional
+// RoPE as llama.cpp's rope_freqs divisors (§2.3), and the shapes only the plan reads yet.
+Status ImportGemma4Config(HfImporter& import, std::string_view architecture) {
+  const std::string p = std::string(architecture) + ".";
+  RETURN_IF_ERROR(import.CopyBasics(architecture));
+  ASSIGN_OR_RETURN(const int64_t num_layers, import.Int("num_hidden_layers"));
+  ASSIGN_OR_RETURN(const int64_t head_dim, import.Int("head_dim"));
+  ASSIGN_OR_RETURN(const int64_t global_head_dim, import.IntOr("global_head_dim", head_dim));
+  ASSIGN_OR_RETURN(const int64_t kv_heads, import.Int("num_key_value_heads"));
+  ASSIGN_OR_RETURN(const int64_t global_kv_heads,
+                   import.IntOr("num_global_key_value_heads", kv_heads));
+  ASSIGN_OR_RETURN(const bool k_eq_v, import.BoolOr("attention_k_eq_v", false));
+  ASSIGN_OR_RETURN(const int64_t window, import.Int("sliding_window"));
+  ASSIGN_OR_RETURN(const int64_t shared_layers, import.IntOr("num_kv_shared_layers", 0));
+  ASSIGN_OR_RETURN(const int64_t per_layer_dim, import.IntOr("hidden_size_per_layer_input", 0));
+  ASSIGN_OR_RETURN(const int64_t ffn_dim, import.Int("intermediate_size"));
+  ASSIGN_OR_RETURN(const bool double_wide, import.BoolOr("use_double_wide_mlp", false));
+  ASSIGN_OR_RETURN(const double softcap, import.FloatOr("final_logit_softcapping", 0.0));
+  if (num_layers > (1 << 16)) return OutOfRange("model: config.json: too many layers");
+
+  // layer_types, else HF's default rule: every 6th layer full, the last one forced full.
+  std::vector<bool> sliding(num_layers);
+  const nlohmann::json& config = import.config();
+  const auto types = config.find("layer_types");
+  if (types != config.end() && types->is_array()) {
+    if (types->size() != static_cast<size_t>(num_layers)) {
+      return InvalidArgument("model: config.json: 'layer_types' has " +
+                             std::to_string(types->size()) + " entries for " +
+                             std::to_string(num_layers) + " layers");
+    }
+    for (int64_t i = 0; i < num_layers; ++i) {
+      sliding[i] = (*types)[i].is_string() && (*types)[i] == "sliding_attention";
+    }
+  } else {
+    for (int64_t i = 0; i < num_layers; ++i) sliding[i] = (i + 1) % kDefaultFullPeriod != 0;
+    if (num_layers > 0) sliding[num_layers - 1] = false;
+  }
+  std::vector<int32_t> layer_kv_heads, layer_ffn;
+  for (int64_t i = 0; i < num_layers; ++i) {
+    layer_kv_heads.push_back(static_cast<int32_t>(sliding[i] || !k_eq_v ? kv_heads
+                                                                        : global_kv_heads));
+    const bool wide = double_wide && i >= num_layers - shared_layers;
+    layer_ffn.push_back(static_cast<int32_t>(wide ? 2 * ffn_dim : ffn_dim));
+  }
+  gguf::Writer& meta = import.metadata();
+  meta.SetBoolArray(p + "attention.sliding_window_pattern", sliding);
+  meta.SetI32Array(p + "attention.head_count_kv", layer_kv_heads);
+  meta.SetI32Array(p + "feed_forward_length", layer_ffn);
+  meta.SetU32(p + "attention.key_length", static_cast<uint32_t>(global_head_dim));
+  meta.SetU32(p + "attention.value_length", static_cast<uint32_t>(global_head_dim));
+  meta.SetU32(p + "attention.key_length_swa", static_cast<uint32_t>(head_dim));
+  meta.SetU32(p + "attention.value_length_swa", static_cast<uint32_t>(head_dim));
+  meta.SetU32(p + "attention.sliding_window", static_cast<uint32_t>(window));
+  meta.SetU32(p + "attention.shared_kv_layers", static_cast<uint32_t>(shared_layers));
+  meta.SetU32(p + "embedding_length_per_layer_input", static_cast<uint32_t>(per_layer_dim));
+  meta.SetF32(p + "final_logit_softcapping", static_cast<float>(softcap));
+  ASSIGN_OR_RETURN(const bool moe, import.BoolOr("enable_moe_block", false));
+  if (moe) {
+    RETURN_IF_ERROR(import.CopyCount("num_experts", p + "expert_count"));
+    RETURN_IF_ERROR(import.CopyCount("top_k_experts", p + "expert_used_count"));
+    RETURN_IF_ERROR(import.CopyCount("moe_intermediate_size", p + "expert_feed_forward_length"));
+  }
+  const HfImporter::Rope sliding_rope = import.RopeOf("sliding_attention", kSlidingTheta);
+  const HfImporter::Rope full_rope = import.RopeOf("full_attention", 1e6);
+  meta.SetF32(p + "rope.freq_base_swa", static_cast<float>(sliding_rope.theta));
+  meta.SetF32(p + "rope.freq_base", static_cast<float>(full_rope.theta));
+  meta.SetU32(p + "rope.dimension_count", static_cast<uint32_t>(global_head_dim));
+  meta.SetU32(p + "rope.dimension_count_swa", static_cast<uint32_t>(head_dim));
+  // Proportional RoPE: the first partial_rotary_factor · d/2 pairs rotate with θ^(−2i/d) over
+  // the full head dim d, the rest not at all (divisor 1e30), as llama.cpp's converter writes.
+  const double partial = full_rope.Param("partial_rotary_factor", 1.0);
+  if (full_rope.type == "proportional" || partial < 1.0) {
+    const int64_t pairs = global_head_dim / 2;
+    const int64_t rotated = static_cast<int64_t>(partial * static_cast<double>(pairs));
+    std::vector<float> divisors(pairs);
+    for (int64_t i = 0; i < pairs; ++i) divisors[i] = i < rotated ? 1.0f : 1e30f;
+    import.AddF32("rope_freqs.weight", {pairs}, std::move(divisors));
+  }
+  return Status::Ok();
 }
 
 }  // namespace snug

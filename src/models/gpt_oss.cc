@@ -1,4 +1,4 @@
-// gpt-oss (specs/models.md §4; llama.cpp src/models/openai-moe.cpp, openai/gpt-oss
+// gpt-oss (docs/models/gpt-oss.md; llama.cpp src/models/openai-moe.cpp, openai/gpt-oss
 // gpt_oss/torch/model.py): pre-norm blocks; attention with q/k/v/o biases, a learned sink logit
 // per head, YaRN NEOX RoPE, even layers sliding over a window and odd layers full; every layer's
 // MLP is a mixture of experts (top-k routing, clamped SwiGLU with the "+1", biases); untied
@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "kernels/kernels.h"
 #include "models/architectures.h"
 #include "models/blocks.h"
 #include "models/decoder_model.h"
+#include "models/hf_import.h"
 #include "models/metadata.h"
 #include "models/moe.h"
 #include "models/weights.h"
@@ -20,7 +20,7 @@
 namespace snug {
 namespace {
 
-// YaRN (specs/models.md §4.3): f_i = ramp_i/(s·p_i) + (1 − ramp_i)/p_i with p_i = base^(2i/D),
+// YaRN (docs/models/gpt-oss.md): f_i = ramp_i/(s·p_i) + (1 − ramp_i)/p_i with p_i = base^(2i/D),
 // ramp_i = clamp((i − low)/(high − low), 0, 1), magnitude 0.1·ln(s) + 1 on cos and sin.
 // `round_ends`: llama.cpp (ggml_rope_yarn_corr_dims) floors `low` and ceils `high`, which every
 // GGUF runtime therefore does; OpenAI's reference and HF (truncate: false) do not. The GGUF
@@ -54,10 +54,7 @@ Result<ModelSpec> ParseSpec(const gguf::File& file) {
   const Metadata meta(file, "gpt-oss");
   ASSIGN_OR_RETURN(const DecoderBasics basics, ReadDecoderBasics(meta, 131072, 1e-5f));
   ModelSpec spec = StartSpec("gpt-oss", basics);
-  const int num_layers = basics.num_layers, num_heads = basics.num_heads;
-  const std::vector<int>& kv_heads = basics.kv_heads;
-  ASSIGN_OR_RETURN(const int head_dim,
-                   meta.CountOr("attention.key_length", spec.model_dim / num_heads));
+  const int head_dim = basics.head_dim;
   ASSIGN_OR_RETURN(const int value_dim, meta.CountOr("attention.value_length", head_dim));
   if (value_dim != head_dim) {
     return Unimplemented("model: gpt-oss value heads of another size than key heads");
@@ -91,10 +88,10 @@ Result<ModelSpec> ParseSpec(const gguf::File& file) {
   spec.ropes.push_back(YarnRope(rotary_dims, theta, scaling == "yarn" ? factor : 1.0f,
                                 original_context, beta_fast, beta_slow, /*round_ends=*/true));
 
-  for (int i = 0; i < num_layers; ++i) {
+  for (int i = 0; i < basics.num_layers; ++i) {
     LayerSpec layer;
-    layer.num_heads = num_heads;
-    layer.num_kv_heads = kv_heads[i];
+    layer.num_heads = basics.num_heads;
+    layer.num_kv_heads = basics.kv_heads[i];
     layer.head_dim = head_dim;
     layer.window_tokens = i % 2 == 0 ? window : 0;  // llama.cpp: even layers slide
     layer.kv_source_layer = i;
@@ -108,12 +105,13 @@ Result<ModelSpec> ParseSpec(const gguf::File& file) {
   return spec;
 }
 
+// Biased q/k/v/o projections and a learned sink logit per head on every layer.
+constexpr AttentionParts kAttention{
+    .qkv_bias = Part::kRequired, .output_bias = Part::kRequired, .sinks = Part::kRequired};
+
 struct Layer {
-  const float* attn_norm;  // [model_dim]
   AttentionWeights attention;
-  const float *q_bias, *k_bias, *v_bias, *o_bias;  // [q_dim], [kv_dim], [kv_dim], [model_dim]
-  const float* sinks;                              // [num_heads]
-  const float* post_attention_norm;                // [model_dim]
+  const float* post_attention_norm;  // [model_dim]
   MoeWeights moe;
 };
 
@@ -128,61 +126,28 @@ class GptOss : public DecoderModel {
     return DecoderModel::activation_bytes() + moe_.bytes();
   }
 
-  void Forward(const Batch& batch, KvCache& kv, float* logits) override {
-    const int64_t n = BeginForward(batch);
-    const int dim = spec_.model_dim;
-    const float eps = spec_.norm_eps;
+ private:
+  // h = x + attention(attn_norm(x)); y = h + moe(post_attention_norm(h)). No embedding scale.
+  void ForwardLayer(const ForwardPass& pass, int i) override {
+    const Layer& w = layers_[i];
+    const LayerSpec& s = spec_.layers[i];
     DecoderBuffers& b = buffers_;
-    const RopeTable& rope = rope_tables_[0];  // the one rope of every layer
-
-    EmbedTokens(ends_.embedding, batch.tokens, 1.0f, b.hidden.data());  // no embedding scale
-    for (int i = 0; i < static_cast<int>(layers_.size()); ++i) {
-      const Layer& w = layers_[i];
-      const LayerSpec& s = spec_.layers[i];
-      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
-      // Attention: biased projections, YaRN RoPE, sinks in the softmax, biased output.
-      RmsNormRows(b.hidden.data(), w.attn_norm, eps, n, dim, b.normed.data());
-      projector_.Apply(w.attention.q, b.normed.data(), n, b.q.data());
-      projector_.Apply(w.attention.k, b.normed.data(), n, b.k.data());
-      projector_.Apply(w.attention.v, b.normed.data(), n, b.v.data());
-      Projector::AddBias(w.q_bias, n, q_dim, b.q.data());
-      Projector::AddBias(w.k_bias, n, kv_dim, b.k.data());
-      Projector::AddBias(w.v_bias, n, kv_dim, b.v.data());
-      rope.Apply(b.q.data(), n, s.num_heads, s.head_dim);
-      rope.Apply(b.k.data(), n, s.num_kv_heads, s.head_dim);
-      StoreKv(batch, i, b.k.data(), b.v.data(), kv);
-      Attend(batch, s, i, b.q.data(), w.sinks, kv, projector_.pool(), b.attention.data());
-      projector_.Apply(w.attention.output, b.attention.data(), n, b.projected.data());
-      Projector::AddBias(w.o_bias, n, dim, b.projected.data());
-      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
-      // Mixture of experts on the post-attention norm, added to the residual.
-      RmsNormRows(b.hidden.data(), w.post_attention_norm, eps, n, dim, b.normed.data());
-      moe_.Forward(w.moe, s, MoeRouting::kTopKSoftmax, MoeActivation::kSwigluOai, b.normed.data(),
-                   n, b.projected.data());
-      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
-    }
-    ComputeLogits(batch, dim, ends_.norm, eps, ends_.output, projector_, b, logits);
+    AttentionBlock(pass, i, s, w.attention, rope_tables_[0], b.hidden.data(), b.projected.data());
+    AddResidual(pass, b.projected.data());
+    Norm(pass, b.hidden, w.post_attention_norm, b.normed);
+    moe_.Forward(w.moe, s, MoeRouting::kTopKSoftmax, MoeActivation::kSwigluOai, b.normed.data(),
+                 pass.num_tokens(), b.projected.data());
+    pass.Observe("ffn_out", i, b.projected.data(), spec_.model_dim);
+    AddResidual(pass, b.projected.data());
   }
 
- private:
-  Status BindLayers(WeightBinder& weights) override {
+  Status BindLayer(WeightBinder& weights, int i, const std::string& p) override {
     const int dim = spec_.model_dim;
-    for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
-      const LayerSpec& s = spec_.layers[i];
-      const std::string p = "blk." + std::to_string(i) + ".";
-      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
-      Layer layer;
-      layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
-      layer.attention = BindAttention(weights, p, s, dim);
-      layer.q_bias = weights.Vector(p + "attn_q.bias", q_dim);
-      layer.k_bias = weights.Vector(p + "attn_k.bias", kv_dim);
-      layer.v_bias = weights.Vector(p + "attn_v.bias", kv_dim);
-      layer.o_bias = weights.Vector(p + "attn_output.bias", dim);
-      layer.sinks = weights.Vector(p + "attn_sinks.weight", s.num_heads);
-      layer.post_attention_norm = weights.Vector(p + "post_attention_norm.weight", dim);
-      ASSIGN_OR_RETURN(layer.moe, BindMoe(weights, p, s, dim));
-      layers_.push_back(layer);
-    }
+    Layer layer;
+    layer.attention = BindAttention(weights, p, spec_.layers[i], dim, kAttention);
+    layer.post_attention_norm = weights.Vector(p + "post_attention_norm.weight", dim);
+    ASSIGN_OR_RETURN(layer.moe, BindMoe(weights, p, spec_.layers[i], dim));
+    layers_.push_back(layer);
     return Status::Ok();
   }
 
@@ -204,6 +169,43 @@ Result<ModelSpec> ParseGptOssSpec(const gguf::File& file) { return ParseSpec(fil
 Result<std::unique_ptr<Model>> LoadGptOss(std::shared_ptr<const gguf::File> file,
                                           const ModelOptions& options, ThreadPool& pool) {
   return LoadDecoder<GptOss>(ParseSpec, std::move(file), options, pool);
+}
+
+// config.json (specs/models.md §4.1): experts, window, YaRN. The layer pattern (even layers
+// slide) is the architecture's, as in llama.cpp.
+Status ImportGptOssConfig(HfImporter& import, std::string_view architecture) {
+  const std::string p = std::string(architecture) + ".";
+  // OpenAI's own layout fuses gate and up with their rows interleaved (§4.4): one expert's
+  // gate rows are not one contiguous matrix, so they cannot be mapped without a copy.
+  if (import.HasTensor("layers.0.mlp.experts.gate_up_proj_blocks") ||
+      import.HasTensor("layers.0.mlp.experts.gate_up_proj")) {
+    return Unimplemented(
+        "model: gpt-oss checkpoints with fused, interleaved gate_up_proj experts (openai/gpt-oss "
+        "itself) are not supported yet: use an MLX conversion (mlx-community/gpt-oss-*) or a "
+        "GGUF file");
+  }
+  RETURN_IF_ERROR(import.CopyBasics(architecture));
+  RETURN_IF_ERROR(import.CopyHeads(architecture, 64).status());
+  gguf::Writer& meta = import.metadata();
+  RETURN_IF_ERROR(import.CopyCount("sliding_window", p + "attention.sliding_window"));
+  RETURN_IF_ERROR(import.CopyCount("num_local_experts", p + "expert_count"));
+  RETURN_IF_ERROR(import.CopyCount(
+      import.config().contains("num_experts_per_tok") ? "num_experts_per_tok" : "experts_per_token",
+      p + "expert_used_count"));
+  RETURN_IF_ERROR(import.CopyCount("intermediate_size", p + "expert_feed_forward_length"));
+  const HfImporter::Rope rope = import.RopeOf("full_attention", 150000.0);
+  meta.SetF32(p + "rope.freq_base", static_cast<float>(rope.theta));
+  if (rope.type == "yarn") {
+    meta.SetString(p + "rope.scaling.type", "yarn");
+    meta.SetF32(p + "rope.scaling.factor", static_cast<float>(rope.Param("factor", 32.0)));
+    meta.SetU32(p + "rope.scaling.original_context_length",
+                static_cast<uint32_t>(rope.Param("original_max_position_embeddings", 4096)));
+    meta.SetF32(p + "rope.scaling.yarn_beta_fast", static_cast<float>(rope.Param("beta_fast", 32)));
+    meta.SetF32(p + "rope.scaling.yarn_beta_slow", static_cast<float>(rope.Param("beta_slow", 1)));
+  } else {
+    meta.SetString(p + "rope.scaling.type", "none");
+  }
+  return Status::Ok();
 }
 
 }  // namespace snug

@@ -1,27 +1,50 @@
-// The Llama decoder family (llama.cpp src/models/llama.cpp, qwen2.cpp, qwen3.cpp): pre-norm
-// blocks, grouped-query attention, SiLU-gated MLP. Variants, told apart by their tensors and
-// architecture name: Qwen2 adds q/k/v biases, Qwen3 adds per-head q/k RMSNorm; Llama rotates
-// adjacent pairs (GGUF permutes Q/K for it) while Qwen uses NEOX pairs. Llama 3's frequency
-// scaling arrives as a rope_freqs tensor of per-pair divisors.
+// The Llama decoder family (docs/models/llama.md; llama.cpp src/models/llama.cpp, qwen2.cpp,
+// qwen3.cpp): pre-norm blocks, grouped-query attention, SiLU-gated MLP. Variants, told apart by
+// their tensors and architecture name: Qwen2 adds q/k/v biases, Qwen3 adds per-head q/k RMSNorm;
+// Llama rotates adjacent pairs (GGUF permutes Q/K for it) while Qwen uses NEOX pairs. Llama 3's
+// frequency scaling arrives as a rope_freqs tensor of per-pair divisors.
 #include <cmath>
+#include <numbers>
 #include <vector>
 
-#include "kernels/kernels.h"
 #include "models/architectures.h"
 #include "models/blocks.h"
 #include "models/decoder_model.h"
+#include "models/hf_import.h"
 #include "models/metadata.h"
 #include "models/weights.h"
 
 namespace snug {
 namespace {
 
+// Meta's apply_scaling (Llama 3.1+ rope_scaling "llama3") as llama.cpp's per-pair divisors:
+// long wavelengths divided by `factor`, short ones kept, a smooth blend in between.
+std::vector<float> Llama3RopeDivisors(const HfImporter::Rope& rope, int64_t rotary_dims) {
+  const double factor = rope.Param("factor", 8.0), low = rope.Param("low_freq_factor", 1.0);
+  const double high = rope.Param("high_freq_factor", 4.0);
+  const double original = rope.Param("original_max_position_embeddings", 8192.0);
+  std::vector<float> divisors;
+  for (int64_t i = 0; i < rotary_dims; i += 2) {
+    const double wavelength =
+        2 * std::numbers::pi * std::pow(rope.theta, static_cast<double>(i) / rotary_dims);
+    if (wavelength < original / high) {
+      divisors.push_back(1.0f);
+    } else if (wavelength > original / low) {
+      divisors.push_back(static_cast<float>(factor));
+    } else {
+      const double smooth = (original / wavelength - low) / (high - low);
+      divisors.push_back(static_cast<float>(1.0 / ((1 - smooth) / factor + smooth)));
+    }
+  }
+  return divisors;
+}
+
+// Qwen2's q/k/v biases and Qwen3's per-head q/k norms are bound where the file has them.
+constexpr AttentionParts kAttention{.qkv_bias = Part::kOptional, .qk_norm = Part::kOptional};
+
 struct Layer {
-  const float* attn_norm;
   AttentionWeights attention;
-  const float *q_bias, *k_bias, *v_bias;  // Qwen2 only, else null
-  const float *q_norm, *k_norm;           // Qwen3 only, else null
-  const float* ffn_norm;
+  const float* ffn_norm;  // [model_dim]
   FfnWeights ffn;
 };
 
@@ -29,12 +52,9 @@ Result<ModelSpec> ParseSpec(const gguf::File& file, const std::string& architect
   const Metadata meta(file, architecture);
   ASSIGN_OR_RETURN(const DecoderBasics basics, ReadDecoderBasics(meta, 4096, 1e-5f));
   ModelSpec spec = StartSpec(architecture, basics);
-  const int num_layers = basics.num_layers, num_heads = basics.num_heads;
-  const std::vector<int>& kv_heads = basics.kv_heads;
+  const int head_dim = basics.head_dim;
   ASSIGN_OR_RETURN(const std::vector<int> ffn_dims,
-                   meta.PerLayer("feed_forward_length", num_layers));
-  ASSIGN_OR_RETURN(const int head_dim,
-                   meta.CountOr("attention.key_length", spec.model_dim / num_heads));
+                   meta.PerLayer("feed_forward_length", basics.num_layers));
   ASSIGN_OR_RETURN(const float theta, meta.FloatOr("rope.freq_base", 10000.0f));
   ASSIGN_OR_RETURN(const int rotary_dims, meta.CountOr("rope.dimension_count", head_dim));
   ASSIGN_OR_RETURN(const std::string scaling, meta.StringOr("rope.scaling.type", "none"));
@@ -57,13 +77,14 @@ Result<ModelSpec> ParseSpec(const gguf::File& file, const std::string& architect
     }
     factors = static_cast<const float*>(tensor->view.data);
   }
-  const bool interleaved = architecture == "llama";
+  // An imported HF checkpoint keeps its q/k rows unpermuted: NEOX pairs then (registry.h).
+  const bool interleaved = architecture == "llama" && file.Find(kHfRopePairsKey) == nullptr;
   const float linear_scale = scaling == "linear" && factor > 0.0f ? factor : 1.0f;
   spec.ropes.push_back(MakeRope(rotary_dims, theta, linear_scale, interleaved, factors));
-  for (int i = 0; i < num_layers; ++i) {
+  for (int i = 0; i < basics.num_layers; ++i) {
     LayerSpec layer;
-    layer.num_heads = num_heads;
-    layer.num_kv_heads = kv_heads[i];
+    layer.num_heads = basics.num_heads;
+    layer.num_kv_heads = basics.kv_heads[i];
     layer.head_dim = head_dim;
     layer.kv_source_layer = i;
     layer.attention_scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
@@ -77,64 +98,26 @@ class Llama : public DecoderModel {
  public:
   using DecoderModel::DecoderModel;
 
-  void Forward(const Batch& batch, KvCache& kv, float* logits) override {
-    const int64_t n = BeginForward(batch);
-    const int dim = spec_.model_dim;
-    const float eps = spec_.norm_eps;
+ private:
+  // h = x + attention(attn_norm(x)); y = h + ffn_silu(ffn_norm(h)).
+  void ForwardLayer(const ForwardPass& pass, int i) override {
+    const Layer& w = layers_[i];
     DecoderBuffers& b = buffers_;
-    const RopeTable& rope = rope_tables_[0];  // the one rope of every layer
-
-    EmbedTokens(ends_.embedding, batch.tokens, 1.0f, b.hidden.data());
-    for (int i = 0; i < static_cast<int>(layers_.size()); ++i) {
-      const Layer& w = layers_[i];
-      const LayerSpec& s = spec_.layers[i];
-      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
-      RmsNormRows(b.hidden.data(), w.attn_norm, eps, n, dim, b.normed.data());
-      projector_.Apply(w.attention.q, b.normed.data(), n, b.q.data());
-      projector_.Apply(w.attention.k, b.normed.data(), n, b.k.data());
-      projector_.Apply(w.attention.v, b.normed.data(), n, b.v.data());
-      if (w.q_bias != nullptr) Projector::AddBias(w.q_bias, n, q_dim, b.q.data());
-      if (w.k_bias != nullptr) Projector::AddBias(w.k_bias, n, kv_dim, b.k.data());
-      if (w.v_bias != nullptr) Projector::AddBias(w.v_bias, n, kv_dim, b.v.data());
-      if (w.q_norm != nullptr) {
-        RmsNormRows(b.q.data(), w.q_norm, eps, n * s.num_heads, s.head_dim, b.q.data());
-      }
-      if (w.k_norm != nullptr) {
-        RmsNormRows(b.k.data(), w.k_norm, eps, n * s.num_kv_heads, s.head_dim, b.k.data());
-      }
-      rope.Apply(b.q.data(), n, s.num_heads, s.head_dim);
-      rope.Apply(b.k.data(), n, s.num_kv_heads, s.head_dim);
-      StoreKv(batch, i, b.k.data(), b.v.data(), kv);
-      Attend(batch, s, i, b.q.data(), nullptr, kv, projector_.pool(), b.attention.data());
-      projector_.Apply(w.attention.output, b.attention.data(), n, b.projected.data());
-      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
-      RmsNormRows(b.hidden.data(), w.ffn_norm, eps, n, dim, b.normed.data());
-      GatedFfn(projector_, w.ffn, Activation::kSilu, b.normed.data(), n,
-               b.gate.data(), b.up.data(), b.projected.data());
-      kernels::Add(b.hidden.data(), b.projected.data(), b.hidden.data(), n * dim);
-    }
-    ComputeLogits(batch, dim, ends_.norm, eps, ends_.output, projector_, b, logits);
+    AttentionBlock(pass, i, spec_.layers[i], w.attention, rope_tables_[0], b.hidden.data(),
+                   b.projected.data());
+    AddResidual(pass, b.projected.data());
+    Norm(pass, b.hidden, w.ffn_norm, b.normed);
+    FfnBlock(pass, i, w.ffn, Activation::kSilu, b.normed.data(), b.projected.data());
+    AddResidual(pass, b.projected.data());
   }
 
- private:
-  Status BindLayers(WeightBinder& weights) override {
+  Status BindLayer(WeightBinder& weights, int i, const std::string& p) override {
     const int dim = spec_.model_dim;
-    for (int i = 0; i < static_cast<int>(spec_.layers.size()); ++i) {
-      const LayerSpec& s = spec_.layers[i];
-      const std::string p = "blk." + std::to_string(i) + ".";
-      const int q_dim = s.num_heads * s.head_dim, kv_dim = s.num_kv_heads * s.head_dim;
-      Layer layer;
-      layer.attn_norm = weights.Vector(p + "attn_norm.weight", dim);
-      layer.attention = BindAttention(weights, p, s, dim);
-      layer.q_bias = weights.OptionalVector(p + "attn_q.bias", q_dim);
-      layer.k_bias = weights.OptionalVector(p + "attn_k.bias", kv_dim);
-      layer.v_bias = weights.OptionalVector(p + "attn_v.bias", kv_dim);
-      layer.q_norm = weights.OptionalVector(p + "attn_q_norm.weight", s.head_dim);
-      layer.k_norm = weights.OptionalVector(p + "attn_k_norm.weight", s.head_dim);
-      layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
-      layer.ffn = BindFfn(weights, p, s.ffn_dim, dim);
-      layers_.push_back(layer);
-    }
+    Layer layer;
+    layer.attention = BindAttention(weights, p, spec_.layers[i], dim, kAttention);
+    layer.ffn_norm = weights.Vector(p + "ffn_norm.weight", dim);
+    layer.ffn = BindFfn(weights, p, spec_.layers[i].ffn_dim, dim);
+    layers_.push_back(layer);
     return Status::Ok();
   }
 
@@ -152,6 +135,26 @@ Result<ModelSpec> ParseLlamaSpec(const gguf::File& file) {
 Result<std::unique_ptr<Model>> LoadLlama(std::shared_ptr<const gguf::File> file,
                                          const ModelOptions& options, ThreadPool& pool) {
   return LoadDecoder<Llama>(ParseLlamaSpec, std::move(file), options, pool);
+}
+
+// config.json of Llama / Qwen2 / Qwen3. Llama's q/k stay in HF row order (no permutation, no
+// copy): the spec then rotates NEOX pairs, which is the same model.
+Status ImportLlamaConfig(HfImporter& import, std::string_view architecture) {
+  const std::string p = std::string(architecture) + ".";
+  RETURN_IF_ERROR(import.CopyBasics(architecture));
+  ASSIGN_OR_RETURN(const int64_t head_dim, import.CopyHeads(architecture, 0));
+  gguf::Writer& meta = import.metadata();
+  meta.SetU32(p + "rope.dimension_count", static_cast<uint32_t>(head_dim));
+  const HfImporter::Rope rope = import.RopeOf("full_attention", 10000.0);
+  meta.SetF32(p + "rope.freq_base", static_cast<float>(rope.theta));
+  if (rope.type == "llama3") {
+    import.AddF32("rope_freqs.weight", {head_dim / 2}, Llama3RopeDivisors(rope, head_dim));
+  } else if (!import.CopyLinearScaling(architecture, rope) && rope.type != "default") {
+    return Unimplemented("model: " + std::string(architecture) + " rope_type '" + rope.type +
+                         "' is not supported");
+  }
+  if (architecture == "llama") meta.SetBool(std::string(kHfRopePairsKey), true);
+  return Status::Ok();
 }
 
 }  // namespace snug

@@ -89,6 +89,8 @@ Result<DecoderBasics> ReadDecoderBasics(const Metadata& meta, int default_contex
   ASSIGN_OR_RETURN(basics.num_heads, meta.Count("attention.head_count"));
   ASSIGN_OR_RETURN(basics.kv_heads, meta.PerLayerOr("attention.head_count_kv", basics.num_layers,
                                                     basics.num_heads));
+  ASSIGN_OR_RETURN(basics.head_dim,
+                   meta.CountOr("attention.key_length", basics.model_dim / basics.num_heads));
   for (int i = 0; i < basics.num_layers; ++i) {
     if (basics.kv_heads[i] <= 0 || basics.num_heads % basics.kv_heads[i] != 0) {
       return InvalidArgument("model: layer " + std::to_string(i) + " has " +

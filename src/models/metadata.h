@@ -44,6 +44,7 @@ struct DecoderBasics {
   float norm_eps = 0.0f;
   int num_heads = 0;
   std::vector<int> kv_heads;  // [num_layers]
+  int head_dim = 0;           // attention.key_length, else model_dim / num_heads
 };
 Result<DecoderBasics> ReadDecoderBasics(const Metadata& meta, int default_context_tokens,
                                         float default_norm_eps);

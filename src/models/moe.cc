@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/kernels.h"
 
@@ -56,25 +57,42 @@ Result<MoeWeights> BindMoe(WeightBinder& weights, const std::string& prefix, con
   return moe;
 }
 
-MoeBlock::MoeBlock(Projector& projector, const ModelSpec& spec, int batch_tokens)
-    : projector_(projector), model_dim_(spec.model_dim) {
+MoeBlock::Layout MoeBlock::LayoutFor(const ModelSpec& spec, int batch_tokens) {
   size_t experts = 0, used = 0, ffn = 0;
   for (const LayerSpec& layer : spec.layers) {
     experts = std::max<size_t>(experts, layer.num_experts);
     used = std::max<size_t>(used, layer.num_experts_used);
     ffn = std::max<size_t>(ffn, layer.expert_ffn_dim);
   }
-  const size_t b = batch_tokens;
-  logits_.resize(b * experts);
-  chosen_.resize(b * used);
-  weights_.resize(b * used);
-  offsets_.resize(experts + 1);
-  candidates_.resize(experts);
-  order_.resize(b * used);
-  gathered_.resize(b * spec.model_dim);
-  gate_.resize(b * ffn);
-  up_.resize(b * ffn);
-  expert_out_.resize(b * spec.model_dim);
+  const size_t b = batch_tokens, dim = spec.model_dim;
+  return {.floats = {{&MoeBlock::logits_, b * experts},
+                     {&MoeBlock::weights_, b * used},
+                     {&MoeBlock::gathered_, b * dim},
+                     {&MoeBlock::gate_, b * ffn},
+                     {&MoeBlock::up_, b * ffn},
+                     {&MoeBlock::expert_out_, b * dim}},
+          .ints = {{&MoeBlock::chosen_, b * used},
+                   {&MoeBlock::offsets_, experts + 1},
+                   {&MoeBlock::candidates_, experts},
+                   {&MoeBlock::order_, b * used}}};
+}
+
+MoeBlock::MoeBlock(Projector& projector, const ModelSpec& spec, int batch_tokens)
+    : projector_(projector), model_dim_(spec.model_dim) {
+  const Layout layout = LayoutFor(spec, batch_tokens);
+  for (const auto& [buffer, elements] : layout.floats) (this->*buffer).resize(elements);
+  for (const auto& [buffer, elements] : layout.ints) (this->*buffer).resize(elements);
+}
+
+size_t MoeBlock::BytesFor(const ModelSpec& spec, int batch_tokens) {
+  bool has_experts = false;
+  for (const LayerSpec& layer : spec.layers) has_experts |= layer.num_experts > 0;
+  if (!has_experts) return 0;
+  const Layout layout = LayoutFor(spec, batch_tokens);
+  size_t total = 0;
+  for (const auto& [buffer, elements] : layout.floats) total += elements * sizeof(float);
+  for (const auto& [buffer, elements] : layout.ints) total += elements * sizeof(int32_t);
+  return total;
 }
 
 void MoeBlock::Reserve(const MoeWeights& weights) {

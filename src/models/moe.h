@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/status.h"
@@ -57,6 +58,9 @@ class MoeBlock {
   // Grows the projector's scratch for this layer's weights (at load only).
   void Reserve(const MoeWeights& weights);
   size_t bytes() const;  // the block's own buffers (the projector counts its scratch)
+  // The bytes of the block a model of `spec` makes for `batch_tokens` (the memory plan calls
+  // it); 0 when no layer has experts (such a model makes no block).
+  static size_t BytesFor(const ModelSpec& spec, int batch_tokens);
 
   // y: [num_tokens, model_dim] = Σ over each token's chosen experts of weight · expert(x).
   // x: [num_tokens, model_dim].
@@ -68,6 +72,13 @@ class MoeBlock {
              int64_t num_tokens);
   void RunExpert(const MoeWeights& weights, const LayerSpec& layer, MoeActivation activation,
                  int expert, const float* x, float* y);
+
+  // Every buffer with its element count: the one list the constructor and BytesFor read.
+  struct Layout {
+    std::vector<std::pair<std::vector<float> MoeBlock::*, size_t>> floats;
+    std::vector<std::pair<std::vector<int32_t> MoeBlock::*, size_t>> ints;
+  };
+  static Layout LayoutFor(const ModelSpec& spec, int batch_tokens);
 
   Projector& projector_;
   int model_dim_;

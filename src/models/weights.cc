@@ -1,7 +1,7 @@
 #include "models/weights.h"
 
 #include <cstdint>
-
+#include <string_view>
 
 namespace snug {
 namespace {
@@ -70,8 +70,13 @@ const float* WeightBinder::OptionalVector(const std::string& name, int64_t size)
 
 Status WeightBinder::Finish() const {
   if (errors_.empty()) return Status::Ok();
-  std::string message;
-  for (const std::string& error : errors_) message += (message.empty() ? "" : "\n") + error;
+  if (errors_.size() == 1) return InvalidArgument(errors_[0]);
+  constexpr std::string_view kTag = "model: ";  // every error's, said once here
+  std::string_view first = errors_[0];
+  if (first.substr(0, kTag.size()) == kTag) first.remove_prefix(kTag.size());
+  std::string message = "model: " + std::to_string(errors_.size()) +
+                        " tensors are missing or wrong; the first: " + std::string(first);
+  for (const std::string& error : errors_) message += "\n" + error;
   return InvalidArgument(message);
 }
 

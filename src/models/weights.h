@@ -28,7 +28,8 @@ class WeightBinder {
   const float* OptionalVector(const std::string& name, int64_t size);
   bool Has(const std::string& name) const { return file_.FindTensor(name) != nullptr; }
 
-  // Ok, or every error found, one per line.
+  // Ok, or every error found: the first line says how many and shows the first (what a command
+  // prints), then one line per error (what --verbose adds).
   Status Finish() const;
 
  private:

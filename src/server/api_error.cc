@@ -46,6 +46,12 @@ ApiError ErrorFromStatus(const Status& status, std::string_view param) {
   return error;
 }
 
+std::string Reflected(std::string_view text) {
+  constexpr size_t kMaxReflected = 200;
+  if (text.size() <= kMaxReflected) return std::string(text);
+  return std::string(text.substr(0, kMaxReflected)) + "...";
+}
+
 ApiError BadParam(std::string_view param, std::string message) {
   return {.http_status = 400, .param = std::string(param), .message = std::move(message)};
 }
@@ -68,7 +74,7 @@ ApiError ModelNotFound(std::string_view model) {
   return {.http_status = 404,
           .code = "model_not_found",
           .param = "model",
-          .message = "The model '" + std::string(model) + "' does not exist (see /v1/models)."};
+          .message = "The model '" + Reflected(model) + "' does not exist (see /v1/models)."};
 }
 
 ApiError InvalidApiKey() {

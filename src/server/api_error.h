@@ -29,6 +29,10 @@ struct ApiError {
 // → 503; anything else → 500 server_error. `param` names the request field at fault.
 ApiError ErrorFromStatus(const Status& status, std::string_view param = "");
 
+// Input quoted back in a message, cut to 200 bytes ("..." marks the cut), so an error body
+// stays small whatever the request said.
+std::string Reflected(std::string_view text);
+
 // A request field that is missing, of the wrong type or out of range: 400 naming it.
 ApiError BadParam(std::string_view param, std::string message);
 ApiError ContextLengthExceeded(std::string_view param, int context_tokens, int prompt_tokens,

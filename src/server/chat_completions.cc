@@ -2,11 +2,15 @@
 // with n choices; the answer as one chat.completion or as chat.completion.chunk events.
 #include <ctime>
 
+#include "base/overloaded.h"
 #include "server/field_reader.h"
 #include "server/generation.h"
 #include "server/logprobs.h"
+#include "server/media_parts.h"
 #include "server/params.h"
+#include "server/response_format.h"
 #include "server/routes.h"
+#include "server/tools.h"
 
 namespace snug::server {
 namespace {
@@ -22,23 +26,33 @@ std::string Today() {
   return text;
 }
 
-// One message's content: a string, or a list of {"type":"text","text":...} parts (joined by
-// newlines, as vLLM does); null only for an assistant turn.
-ApiResult<std::string> MessageContent(const nlohmann::json& message, const std::string& param,
-                                      const std::string& role) {
+// One message's content: a string, or a list of parts. Text parts alone are joined by
+// newlines (as vLLM does) into `text`; a list with an image or audio part (user messages only,
+// as OpenAI has it) becomes ordered `parts`, its media decoded here, in the handler's thread,
+// and appended to `media` in order. null content only for an assistant turn.
+struct MessageContent {
+  std::string text;
+  std::vector<tokenizer::ChatPart> parts;
+};
+
+ApiResult<MessageContent> ParseContent(const nlohmann::json& message, const std::string& param,
+                                       const std::string& role, const MediaDecoder& decoder,
+                                       const MediaSupport& support, std::vector<MediaInput>& media,
+                                       BodyReservation& media_bytes) {
   const auto it = message.find("content");
   if (it == message.end() || it->is_null()) {
-    if (role == "assistant") return std::string();
+    if (role == "assistant") return MessageContent{};
     return BadParam(param + ".content", "'content' is required for a '" + role + "' message");
   }
-  if (it->is_string()) return it->get<std::string>();
+  if (it->is_string()) return MessageContent{.text = it->get<std::string>()};
   if (!it->is_array()) {
     return BadParam(param + ".content",
                     "'content' must be a string or a list of content "
                     "parts, not " +
                         JsonTypeName(*it));
   }
-  std::string text;
+  MessageContent content;
+  bool has_media = false;
   for (size_t j = 0; j < it->size(); ++j) {
     const nlohmann::json& part = (*it)[j];
     const std::string part_param = param + ".content[" + std::to_string(j) + "]";
@@ -49,21 +63,82 @@ ApiResult<std::string> MessageContent(const nlohmann::json& message, const std::
     if (type == part.end() || !type->is_string()) {
       return BadParam(part_param + ".type", "a content part needs a string 'type'");
     }
+    if (MediaDecoder::IsMediaPart(type->get<std::string>())) {
+      if (role != "user") {
+        return BadParam(part_param, "image and audio parts are accepted in user messages only");
+      }
+      auto decoded = decoder.Decode(part, part_param, support, media_bytes);
+      if (!decoded.ok()) return decoded.error();
+      const bool image = std::holds_alternative<media::PatchGrid>(*decoded);
+      content.parts.push_back(
+          {.type = image ? tokenizer::ChatPartType::kImage : tokenizer::ChatPartType::kAudio,
+           .soft_tokens = image ? std::get<media::PatchGrid>(*decoded).soft_tokens()
+                                : std::get<media::AudioFrames>(*decoded).soft_tokens()});
+      media.push_back(std::move(*decoded));
+      has_media = true;
+      continue;
+    }
     if (*type != "text") {
-      return BadParam(part_param + ".type", "content parts of type '" + type->get<std::string>() +
-                                                "' are not supported; only 'text' is");
+      return BadParam(part_param + ".type", "content parts of type '" +
+                                                Reflected(type->get<std::string>()) +
+                                                "' are not supported; use 'text', "
+                                                "'image_url' or 'input_audio'");
     }
     const auto part_text = part.find("text");
     if (part_text == part.end() || !part_text->is_string()) {
       return BadParam(part_param + ".text", "a text part needs a string 'text'");
     }
-    if (j > 0) text += "\n";
-    text += part_text->get<std::string>();
+    if (j > 0) content.text += "\n";
+    content.text += part_text->get<std::string>();
+    content.parts.push_back({.type = tokenizer::ChatPartType::kText,
+                             .text = part_text->get<std::string>()});
   }
-  return text;
+  if (has_media) {
+    content.text.clear();
+  } else {
+    content.parts.clear();
+  }
+  return content;
 }
 
-ApiResult<std::vector<tokenizer::ChatMessage>> ParseMessages(const nlohmann::json& body) {
+// An assistant message's `tool_calls`: [{id, type: "function", function: {name, arguments}}],
+// arguments a JSON string (or an object, which is written back as one).
+ApiResult<std::vector<tokenizer::ChatToolCall>> ParseToolCalls(const nlohmann::json& calls,
+                                                               const std::string& param) {
+  std::vector<tokenizer::ChatToolCall> out;
+  if (!calls.is_array()) return BadParam(param, "'tool_calls' must be a list");
+  for (size_t j = 0; j < calls.size(); ++j) {
+    const nlohmann::json& call = calls[j];
+    const std::string call_param = param + "[" + std::to_string(j) + "]";
+    const nlohmann::json* function = nullptr;
+    if (call.is_object()) {
+      const auto f = call.find("function");
+      if (f != call.end() && f->is_object()) function = &*f;
+    }
+    if (function == nullptr || !function->contains("name") || !(*function)["name"].is_string()) {
+      return BadParam(call_param + ".function", "a tool call needs a 'function' with a 'name'");
+    }
+    tokenizer::ChatToolCall parsed;
+    if (const auto id = call.find("id"); id != call.end() && id->is_string()) parsed.id = *id;
+    parsed.name = (*function)["name"].get<std::string>();
+    const auto arguments = function->find("arguments");
+    if (arguments == function->end() || arguments->is_null()) {
+      parsed.arguments = "{}";
+    } else if (arguments->is_string()) {
+      parsed.arguments = arguments->get<std::string>();
+    } else {
+      parsed.arguments = arguments->dump();
+    }
+    out.push_back(std::move(parsed));
+  }
+  return out;
+}
+
+ApiResult<std::vector<tokenizer::ChatMessage>> ParseMessages(const nlohmann::json& body,
+                                                             const MediaDecoder& decoder,
+                                                             const MediaSupport& support,
+                                                             std::vector<MediaInput>& media,
+                                                             BodyReservation& media_bytes) {
   const auto it = body.find("messages");
   if (it == body.end() || it->is_null()) {
     return BadParam("messages", "Missing required parameter: 'messages'.");
@@ -84,20 +159,61 @@ ApiResult<std::vector<tokenizer::ChatMessage>> ParseMessages(const nlohmann::jso
     }
     std::string role = role_it->get<std::string>();
     if (role == "developer") role = "system";  // OpenAI's newer name for the system turn
-    if (role != "system" && role != "user" && role != "assistant") {
-      return BadParam(param + ".role", "role '" + role +
-                                           "' is not supported; use system, developer, user "
-                                           "or assistant");
+    if (role != "system" && role != "user" && role != "assistant" && role != "tool") {
+      return BadParam(param + ".role", "role '" + Reflected(role) +
+                                           "' is not supported; use system, developer, user, "
+                                           "assistant or tool");
     }
+    tokenizer::ChatMessage parsed;
     if (const auto calls = message.find("tool_calls");
-        calls != message.end() && !calls->is_null() && !(calls->is_array() && calls->empty())) {
-      return BadParam(param + ".tool_calls", "tool calls are not supported yet");
+        role == "assistant" && calls != message.end() && !calls->is_null()) {
+      auto tool_calls = ParseToolCalls(*calls, param + ".tool_calls");
+      if (!tool_calls.ok()) return tool_calls.error();
+      parsed.tool_calls = std::move(*tool_calls);
     }
-    ApiResult<std::string> content = MessageContent(message, param, role);
+    if (role == "tool") {
+      const auto id = message.find("tool_call_id");
+      if (id == message.end() || !id->is_string()) {
+        return BadParam(param + ".tool_call_id", "a 'tool' message needs a string 'tool_call_id'");
+      }
+      parsed.tool_call_id = id->get<std::string>();
+    }
+    for (const char* key : {"reasoning", "reasoning_content"}) {
+      if (const auto it = message.find(key); role == "assistant" && it != message.end() &&
+                                             it->is_string() && parsed.reasoning.empty()) {
+        parsed.reasoning = it->get<std::string>();
+      }
+    }
+    ApiResult<MessageContent> content =
+        ParseContent(message, param, role, decoder, support, media, media_bytes);
     if (!content.ok()) return content.error();
-    messages.push_back({std::move(role), std::move(*content)});
+    parsed.role = std::move(role);
+    parsed.content = std::move(content->text);
+    parsed.parts = std::move(content->parts);
+    messages.push_back(std::move(parsed));
   }
   return messages;
+}
+
+// Gemma 4's thinking: on with chat_template_kwargs.enable_thinking (vLLM's and llama-server's
+// switch) or, without it, when a reasoning_effort is given.
+ApiResult<bool> ParseThinking(const nlohmann::json& body) {
+  const auto kwargs = body.find("chat_template_kwargs");
+  if (kwargs != body.end() && !kwargs->is_null()) {
+    if (!kwargs->is_object()) {
+      return BadParam("chat_template_kwargs", "'chat_template_kwargs' must be an object");
+    }
+    const auto enable = kwargs->find("enable_thinking");
+    if (enable != kwargs->end() && !enable->is_null()) {
+      if (!enable->is_boolean()) {
+        return BadParam("chat_template_kwargs.enable_thinking", "'enable_thinking' must be a "
+                                                                "boolean");
+      }
+      return enable->get<bool>();
+    }
+  }
+  const auto effort = body.find("reasoning_effort");
+  return effort != body.end() && !effort->is_null();
 }
 
 nlohmann::json ChunkBase(const std::string& id, int64_t created, const std::string& model) {
@@ -111,8 +227,9 @@ nlohmann::json ChunkBase(const std::string& id, int64_t created, const std::stri
 class ChatStream : public StreamFormatter {
  public:
   ChatStream(std::shared_ptr<const ServedModel> model, std::string id, int n,
-             const GenerationParams& params)
-      : model_(std::move(model)),
+             const GenerationParams& params, std::shared_ptr<BodyReservation> media_bytes)
+      : media_bytes_(std::move(media_bytes)),
+        model_(std::move(model)),
         id_(std::move(id)),
         created_(std::time(nullptr)),
         n_(n),
@@ -126,30 +243,42 @@ class ChatStream : public StreamFormatter {
   }
 
   void OnEvent(int, const Event& event, std::vector<nlohmann::json>& out) override {
-    switch (event.kind) {
-      case Event::Kind::kDelta: {
-        if (event.text.empty() && event.reasoning.empty() && !logprobs_) return;
-        nlohmann::json logprobs = nullptr;
-        if (logprobs_) {
-          logprobs = {{"content", ChatLogprobContent(model_->tokenizer, event.tokens,
-                                                     event.logprobs, event.top_logprobs)},
-                      {"refusal", nullptr}};
-        }
-        nlohmann::json delta = {{"content", event.text}};
-        if (!event.reasoning.empty()) delta["reasoning"] = event.reasoning;
-        out.push_back(Chunk(event.choice, std::move(delta), logprobs, nullptr));
-        return;
-      }
-      case Event::Kind::kFinish:
-        out.push_back(
-            Chunk(event.choice, nlohmann::json::object(), nullptr, FinishReasonName(event.finish)));
-        return;
-      case Event::Kind::kDone:
-        usage_.Add(event);
-        return;
-      default:
-        return;
-    }
+    std::visit(
+        Overloaded{
+            [&](const events::Delta& delta) {
+              if (delta.text.empty() && delta.reasoning.empty() && !logprobs_) return;
+              nlohmann::json logprobs = nullptr;
+              if (logprobs_) {
+                logprobs = {{"content", ChatLogprobContent(model_->tokenizer, delta.tokens,
+                                                           delta.logprobs, delta.top_logprobs)},
+                            {"refusal", nullptr}};
+              }
+              nlohmann::json content = {{"content", delta.text}};
+              if (!delta.reasoning.empty()) content["reasoning"] = delta.reasoning;
+              out.push_back(Chunk(delta.choice, std::move(content), logprobs, nullptr));
+            },
+            [&](const events::ToolCallDelta& piece) {
+              // As OpenAI streams them: the first piece of a call names it, later pieces carry
+              // only more of its arguments.
+              nlohmann::json call = {{"index", piece.index}};
+              if (!piece.id.empty()) {
+                call["id"] = piece.id;
+                call["type"] = "function";
+                call["function"] = {{"name", piece.name}, {"arguments", piece.arguments}};
+              } else {
+                call["function"] = {{"arguments", piece.arguments}};
+              }
+              out.push_back(Chunk(piece.choice, {{"tool_calls", nlohmann::json::array({call})}},
+                                  nullptr, nullptr));
+            },
+            [&](const events::Finish& finish) {
+              out.push_back(Chunk(finish.choice, nlohmann::json::object(), nullptr,
+                                  FinishReasonName(finish.reason)));
+            },
+            [&](const events::Done& done) { usage_.Add(done); },
+            // The stream itself handles these two.
+            [](const events::Failure&) {}, [](const events::PrefillProgress&) {}},
+        event);
   }
 
   void End(std::vector<nlohmann::json>& out) override {
@@ -174,6 +303,7 @@ class ChatStream : public StreamFormatter {
     return chunk;
   }
 
+  std::shared_ptr<BodyReservation> media_bytes_;  // the request's decoded media, until the end
   std::shared_ptr<const ServedModel> model_;
   std::string id_;
   int64_t created_;
@@ -196,6 +326,17 @@ nlohmann::json ChatResponse(const ServedModel& model, const std::string& id,
     }
     nlohmann::json message = {{"role", "assistant"}, {"content", choice.text}, {"refusal", nullptr}};
     if (!choice.reasoning.empty()) message["reasoning"] = choice.reasoning;
+    if (!choice.tool_calls.empty()) {
+      // OpenAI: a turn of only tool calls has null content.
+      if (choice.text.empty()) message["content"] = nullptr;
+      nlohmann::json calls = nlohmann::json::array();
+      for (const CollectedToolCall& call : choice.tool_calls) {
+        calls.push_back({{"id", call.id},
+                         {"type", "function"},
+                         {"function", {{"name", call.name}, {"arguments", call.arguments}}}});
+      }
+      message["tool_calls"] = std::move(calls);
+    }
     choices.push_back(
         {{"index", i},
          {"message", std::move(message)},
@@ -213,19 +354,24 @@ nlohmann::json ChatResponse(const ServedModel& model, const std::string& id,
 
 }  // namespace
 
-void HandleChatCompletions(ServerContext& context, const httplib::Request& request,
-                           httplib::Response& response,
+void HandleChatCompletions(ServerContext& context, const HttpRequest& request,
+                           HttpResponse& response,
                            const std::shared_ptr<RequestRecord>& record) {
   const std::string id = ServerContext::NewId("chatcmpl-");
   record->set_id(id);
-  response.set_header("x-request-id", id);
+  response.SetHeader("x-request-id", id);
   auto body = ParseBody(request.body);
   if (!body.ok()) return SendError(response, body.error());
   auto model = context.AcquireModel();
   if (!model.ok()) return SendError(response, model.error());
   const std::shared_ptr<const ServedModel> served = *model;
   if (auto error = CheckModel(*body, *served)) return SendError(response, *error);
-  auto messages = ParseMessages(*body);
+  // Images and audio are decoded here, in this handler's thread, never in the engine's. Their
+  // bytes stay reserved until the answer is complete (the stream holds the reservation).
+  std::vector<MediaInput> media;
+  auto media_bytes = std::make_shared<BodyReservation>(context.media().Reserve());
+  auto messages = ParseMessages(*body, context.media(), served->engine->media_support(), media,
+                                *media_bytes);
   if (!messages.ok()) return SendError(response, messages.error());
   auto params = ParseGenerationParams(*body, Endpoint::kChat);
   if (!params.ok()) return SendError(response, params.error());
@@ -235,29 +381,56 @@ void HandleChatCompletions(ServerContext& context, const httplib::Request& reque
     return SendError(response, ErrorFromStatus(served->chat_format.status(), "messages"));
   }
   const tokenizer::ChatFormat format = *served->chat_format;
-  Result<std::string> text = tokenizer::RenderChat(
+  auto constraint = ParseResponseFormat(*body, request.body, format, served->tokenizer);
+  if (!constraint.ok()) return SendError(response, constraint.error());
+  auto tools = ParseTools(*body, request.body, *served);
+  if (!tools.ok()) return SendError(response, tools.error());
+  auto thinking = ParseThinking(*body);
+  if (!thinking.ok()) return SendError(response, thinking.error());
+  Result<tokenizer::ChatPrompt> rendered = tokenizer::RenderChatPrompt(
       format, *messages,
-      {.date_string = Today(), .reasoning_effort = params->reasoning_effort});
-  if (!text.ok()) return SendError(response, ErrorFromStatus(text.status(), "messages"));
-  std::vector<int32_t> prompt =
-      served->tokenizer.Encode(*text, {.add_bos = false, .parse_special = true});
+      {.date_string = Today(),
+       .enable_thinking = *thinking,
+       .reasoning_effort = params->reasoning_effort,
+       .tools = tools->tools});
+  if (!rendered.ok()) return SendError(response, ErrorFromStatus(rendered.status(), "messages"));
+  // Message contents stay literal text: "<end_of_turn>" in a message cannot end its turn.
+  std::vector<int32_t> prompt = tokenizer::EncodeChat(served->tokenizer, *rendered);
   auto max_tokens = ResolveMaxTokens(*params, Endpoint::kChat, static_cast<int>(prompt.size()),
-                                     served->engine->context_tokens(), "messages");
+                                     served->engine->context_tokens(), "messages",
+                                     served->max_tokens_default);
   if (!max_tokens.ok()) return SendError(response, max_tokens.error());
 
   std::vector<Request> requests;
   requests.push_back(MakeRequest(std::move(prompt), *max_tokens, *params));
-  // Harmony models think in the analysis channel: it goes to `reasoning`, not `content`.
-  if (format == tokenizer::ChatFormat::kHarmony) requests.back().reasoning_format = format;
+  requests.back().media = std::move(media);
+  // Harmony models think in the analysis channel, Gemma 4 in its thought channel: it goes to
+  // `reasoning`, not `content`.
+  if (format == tokenizer::ChatFormat::kHarmony || format == tokenizer::ChatFormat::kGemma4) {
+    requests.back().reasoning_format = format;
+  }
+  if (!tools->tools.empty()) {
+    requests.back().tool_format = format;
+    requests.back().parallel_tool_calls = tools->parallel;
+    requests.back().argument_grammars = tools->argument_grammars;
+  }
+  if (tools->forced && *constraint) {
+    return SendError(response, BadParam("response_format",
+                                        "'response_format' cannot be combined with a forced "
+                                        "tool call (tool_choice required or named)"));
+  }
+  requests.back().grammar = tools->forced ? tools->forced : *constraint;
   auto handles = SubmitAll(*served->engine, std::move(requests), "messages", *record);
   if (!handles.ok()) return SendError(response, handles.error());
   if (params->stream) {
     return StreamResponse(response, std::move(*handles),
-                          std::make_unique<ChatStream>(served, id, params->n, *params), record,
+                          std::make_unique<ChatStream>(served, id, params->n, *params,
+                                                       std::move(media_bytes)),
+                          record,
                           context.options());
   }
-  auto collected = CollectAll(*handles, params->n, context.options(), *record,
-                              ClientConnection::Of(request));
+  auto collected = CollectAll(*handles, params->n, context.options(), *record, request,
+                              context.response_budget());
   if (!collected.ok()) return SendError(response, collected.error());
   SendJson(response, ChatResponse(*served, id, *collected, params->logprobs));
 }

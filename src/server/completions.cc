@@ -2,10 +2,12 @@
 // chat format; one engine request per prompt, each with n choices, numbered prompt-major.
 #include <ctime>
 
+#include "base/overloaded.h"
 #include "server/field_reader.h"
 #include "server/generation.h"
 #include "server/logprobs.h"
 #include "server/params.h"
+#include "server/response_format.h"
 #include "server/routes.h"
 
 namespace snug::server {
@@ -82,6 +84,21 @@ ApiResult<std::vector<Prompt>> ParsePrompts(const nlohmann::json& body,
   return prompts;
 }
 
+// Every prompt is its own engine request of n choices, and an idle engine takes at most
+// slots / n of them at once and queues max_queue more: a request with more prompts could never
+// be admitted, so it is a 400 naming the limit rather than a 429 that no retry would clear.
+std::optional<ApiError> CheckPromptCount(size_t prompts, int n, const EngineStats& stats) {
+  if (stats.slots <= 0) return std::nullopt;
+  const size_t admitted = static_cast<size_t>(stats.slots / n + stats.queue_limit);
+  if (prompts <= admitted) return std::nullopt;
+  return BadParam("prompt",
+                  "'prompt' holds " + std::to_string(prompts) + " prompts, but at most " +
+                      std::to_string(admitted) + " can be admitted at once on this server (" +
+                      std::to_string(stats.slots) + " sequences (--parallel) / n=" +
+                      std::to_string(n) + ", plus a queue of " + std::to_string(stats.queue_limit) +
+                      " (--max-queue)); send at most " + std::to_string(admitted) + " per request");
+}
+
 nlohmann::json ChoiceJson(int index, std::string text, nlohmann::json logprobs,
                           const char* finish) {
   return {{"index", index},
@@ -116,28 +133,30 @@ class CompletionStream : public StreamFormatter {
   }
 
   void OnEvent(int request_index, const Event& event, std::vector<nlohmann::json>& out) override {
-    const int index = request_index * n_ + event.choice;
-    switch (event.kind) {
-      case Event::Kind::kDelta: {
-        if (event.text.empty() && !logprobs_) return;
-        nlohmann::json logprobs = nullptr;
-        if (logprobs_) {
-          logprobs = CompletionLogprobs(model_->tokenizer, event.tokens, event.logprobs,
-                                        event.top_logprobs, text_bytes_[index]);
-        }
-        text_bytes_[index] += event.text.size();
-        out.push_back(Chunk(ChoiceJson(index, event.text, std::move(logprobs), nullptr)));
-        return;
-      }
-      case Event::Kind::kFinish:
-        out.push_back(Chunk(ChoiceJson(index, "", nullptr, FinishReasonName(event.finish))));
-        return;
-      case Event::Kind::kDone:
-        usage_.Add(event);
-        return;
-      default:
-        return;
-    }
+    std::visit(
+        Overloaded{
+            [&](const events::Delta& delta) {
+              if (delta.text.empty() && !logprobs_) return;
+              const int index = request_index * n_ + delta.choice;
+              nlohmann::json logprobs = nullptr;
+              if (logprobs_) {
+                logprobs = CompletionLogprobs(model_->tokenizer, delta.tokens, delta.logprobs,
+                                              delta.top_logprobs, text_bytes_[index]);
+              }
+              text_bytes_[index] += delta.text.size();
+              out.push_back(Chunk(ChoiceJson(index, delta.text, std::move(logprobs), nullptr)));
+            },
+            // A completion request sets no tool format, so the engine sends no tool calls.
+            [](const events::ToolCallDelta&) {},
+            [&](const events::Finish& finish) {
+              const int index = request_index * n_ + finish.choice;
+              out.push_back(
+                  Chunk(ChoiceJson(index, "", nullptr, FinishReasonName(finish.reason))));
+            },
+            [&](const events::Done& done) { usage_.Add(done); },
+            // The stream itself handles these two.
+            [](const events::Failure&) {}, [](const events::PrefillProgress&) {}},
+        event);
   }
 
   void End(std::vector<nlohmann::json>& out) override {
@@ -174,11 +193,11 @@ class CompletionStream : public StreamFormatter {
 
 }  // namespace
 
-void HandleCompletions(ServerContext& context, const httplib::Request& request,
-                       httplib::Response& response, const std::shared_ptr<RequestRecord>& record) {
+void HandleCompletions(ServerContext& context, const HttpRequest& request,
+                       HttpResponse& response, const std::shared_ptr<RequestRecord>& record) {
   const std::string id = ServerContext::NewId("cmpl-");
   record->set_id(id);
-  response.set_header("x-request-id", id);
+  response.SetHeader("x-request-id", id);
   auto body = ParseBody(request.body);
   if (!body.ok()) return SendError(response, body.error());
   auto model = context.AcquireModel();
@@ -200,6 +219,11 @@ void HandleCompletions(ServerContext& context, const httplib::Request& request,
   if (auto error = CheckChoices(*params, *served->engine)) return SendError(response, *error);
   auto prompts = ParsePrompts(*body, served->tokenizer);
   if (!prompts.ok()) return SendError(response, prompts.error());
+  if (auto error = CheckPromptCount(prompts->size(), params->n, served->engine->Stats())) {
+    return SendError(response, *error);
+  }
+  auto constraint = ParseResponseFormat(*body, request.body, std::nullopt, served->tokenizer);
+  if (!constraint.ok()) return SendError(response, constraint.error());
 
   // With logprobs the engine scores the prompt and sends it as the first delta of each choice
   // (Event::echo); without, the prompt's text is simply put in front.
@@ -209,10 +233,11 @@ void HandleCompletions(ServerContext& context, const httplib::Request& request,
   for (const Prompt& prompt : *prompts) {
     auto max_tokens =
         ResolveMaxTokens(*params, Endpoint::kCompletions, static_cast<int>(prompt.tokens.size()),
-                         served->engine->context_tokens(), "prompt");
+                         served->engine->context_tokens(), "prompt", served->max_tokens_default);
     if (!max_tokens.ok()) return SendError(response, max_tokens.error());
     requests.push_back(MakeRequest(prompt.tokens, *max_tokens, *params));
     requests.back().echo_prompt_logprobs = engine_echo;
+    requests.back().grammar = *constraint;
   }
   auto handles = SubmitAll(*served->engine, std::move(requests), "prompt", *record);
   if (!handles.ok()) return SendError(response, handles.error());
@@ -222,8 +247,8 @@ void HandleCompletions(ServerContext& context, const httplib::Request& request,
                                                              params->n, text_echo, *params),
                           record, context.options());
   }
-  auto collected = CollectAll(*handles, params->n, context.options(), *record,
-                              ClientConnection::Of(request));
+  auto collected = CollectAll(*handles, params->n, context.options(), *record, request,
+                              context.response_budget());
   if (!collected.ok()) return SendError(response, collected.error());
 
   nlohmann::json choices = nlohmann::json::array();

@@ -4,6 +4,20 @@
 
 namespace snug::server {
 
+std::vector<std::string> ServedModel::Names() const {
+  std::vector<std::string> names{id};
+  names.insert(names.end(), aliases.begin(), aliases.end());
+  return names;
+}
+
+bool ServedModel::Serves(std::string_view name) const {
+  if (name == id) return true;
+  for (const std::string& alias : aliases) {
+    if (name == alias) return true;
+  }
+  return false;
+}
+
 void ServerContext::SetModel(ServedModel model) {
   {
     std::lock_guard lock(mutex_);

@@ -19,13 +19,13 @@ std::optional<ApiError> EngineFailure(const ServerContext& context) {
 
 }  // namespace
 
-void HandleLiveness(ServerContext& context, const httplib::Request&, httplib::Response& response,
+void HandleLiveness(ServerContext& context, const HttpRequest&, HttpResponse& response,
                     const std::shared_ptr<RequestRecord>&) {
   if (auto failure = EngineFailure(context)) return SendError(response, *failure);
   SendJson(response, {{"status", "ok"}});
 }
 
-void HandleReadiness(ServerContext& context, const httplib::Request&, httplib::Response& response,
+void HandleReadiness(ServerContext& context, const HttpRequest&, HttpResponse& response,
                      const std::shared_ptr<RequestRecord>&) {
   auto model = context.AcquireModel();
   if (!model.ok()) return SendError(response, model.error());

@@ -5,7 +5,7 @@
 
 namespace snug::server {
 
-void HandleMetrics(ServerContext& context, const httplib::Request&, httplib::Response& response,
+void HandleMetrics(ServerContext& context, const HttpRequest&, HttpResponse& response,
                    const std::shared_ptr<RequestRecord>&) {
   const std::shared_ptr<const ServedModel> model = context.model();
   std::optional<EngineStats> stats;
@@ -18,7 +18,7 @@ void HandleMetrics(ServerContext& context, const httplib::Request&, httplib::Res
           "# TYPE snug_resident_peak_bytes gauge\n"
           "snug_resident_peak_bytes " + std::to_string(PeakRssBytes()) + "\n";
   text += context.options().plan_metrics;
-  response.set_content(text, "text/plain; version=0.0.4");
+  response.SetContent(text, "text/plain; version=0.0.4");
 }
 
 }  // namespace snug::server

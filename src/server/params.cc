@@ -28,17 +28,11 @@ ApiResult<nlohmann::json> ParseBody(const std::string& body) {
   return parsed;
 }
 
-std::optional<ApiError> CheckModel(const nlohmann::json& body, const ServedModel& model) {
+std::optional<ApiError> CheckModel(const nlohmann::json& body, const ServedModel&) {
   FieldReader reader(body);
   std::string name;
-  if (!reader.Has("model")) {
-    return BadParam("model", "you must provide a model parameter");
-  }
   reader.String("model", &name);
   if (!reader.ok()) return reader.error();
-  if (name != model.id && (model.engine == nullptr || name != model.engine->model_name())) {
-    return ModelNotFound(name);
-  }
   return std::nullopt;
 }
 
@@ -119,7 +113,8 @@ std::optional<ApiError> CheckChoices(const GenerationParams& params, const Engin
 }
 
 ApiResult<int> ResolveMaxTokens(const GenerationParams& params, Endpoint endpoint,
-                                int prompt_tokens, int context_tokens, const char* prompt_param) {
+                                int prompt_tokens, int context_tokens, const char* prompt_param,
+                                int max_tokens_default) {
   if (params.max_tokens) {
     if (prompt_tokens + *params.max_tokens > context_tokens) {
       return ContextLengthExceeded(prompt_param, context_tokens, prompt_tokens, *params.max_tokens);
@@ -131,6 +126,7 @@ ApiResult<int> ResolveMaxTokens(const GenerationParams& params, Endpoint endpoin
     return ContextLengthExceeded(prompt_param, context_tokens, prompt_tokens, 1);
   }
   const int room = context_tokens - prompt_tokens;
+  if (max_tokens_default > 0) return std::min(room, max_tokens_default);
   return endpoint == Endpoint::kChat ? room : std::min(room, kCompletionsDefaultMaxTokens);
 }
 

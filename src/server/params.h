@@ -30,7 +30,10 @@ struct GenerationParams {
 // The parsed body of a request, or 400 for a body that is not a JSON object.
 ApiResult<nlohmann::json> ParseBody(const std::string& body);
 
-// 400 when `model` is missing, 404 when it is not the one served.
+// 400 when `model` is not a string. Any name is served: a single-model server has no other
+// model a name could mean, and agents arrive with names configured elsewhere ("gpt-4o",
+// "model"); the response's `model` says which model answered. (llama-server does the same;
+// OpenAI and vLLM answer 404.) GET /v1/models/{id} is where a name is checked.
 std::optional<ApiError> CheckModel(const nlohmann::json& body, const ServedModel& model);
 
 ApiResult<GenerationParams> ParseGenerationParams(const nlohmann::json& body, Endpoint endpoint);
@@ -38,10 +41,13 @@ ApiResult<GenerationParams> ParseGenerationParams(const nlohmann::json& body, En
 // 400 naming `n` when more choices are asked than the engine runs sequences at once.
 std::optional<ApiError> CheckChoices(const GenerationParams& params, const Engine& engine);
 
-// The tokens a request may generate: explicit `max_tokens` or the endpoint's default, checked
-// against the context one request may use (400 context_length_exceeded naming `prompt_param`).
+// The tokens a request may generate: explicit `max_tokens`, else the operator's
+// `max_tokens_default` (--max-tokens-default; 0: none), else the endpoint's default (chat: the
+// rest of the context, as OpenAI; completions: 16), checked against the context one request
+// may use (400 context_length_exceeded naming `prompt_param`).
 ApiResult<int> ResolveMaxTokens(const GenerationParams& params, Endpoint endpoint,
-                                int prompt_tokens, int context_tokens, const char* prompt_param);
+                                int prompt_tokens, int context_tokens, const char* prompt_param,
+                                int max_tokens_default);
 
 // The engine request for `prompt` (everything but the prompt comes from `params`).
 Request MakeRequest(std::vector<int32_t> prompt, int max_tokens, const GenerationParams& params);

@@ -31,7 +31,12 @@ class RequestRecord {
   void set_streaming() { streaming_ = true; }
   bool streaming() const { return streaming_; }
 
-  void Submitted();
+  // `prompt_tokens`: of every prompt submitted, logged when no usage arrives (a request
+  // cancelled before its end).
+  void Submitted(int prompt_tokens);
+  // Logged after the counts: the path of an unknown route, the reason of an error answer.
+  void set_path(std::string path) { path_ = std::move(path); }
+  void set_error(std::string message) { error_ = std::move(message); }
   // Every event of the request's handles, in order: timing and token counts.
   void Observe(const Event& event);
 
@@ -44,6 +49,9 @@ class RequestRecord {
   Metrics& metrics_;
   std::string route_;
   std::string id_;
+  std::string path_;
+  std::string error_;
+  int submitted_prompt_tokens_ = 0;
   bool streaming_ = false;
   Clock::time_point arrived_;
   Clock::time_point submitted_{}, prefill_started_{}, first_token_{}, last_token_{};

@@ -1,4 +1,4 @@
-// Token counts of one HTTP response, summed over the kDone events of its engine requests, and
+// Token counts of one HTTP response, summed over the Done events of its engine requests, and
 // OpenAI's `usage` object for them. Shared by the JSON and streaming paths and the request log.
 #pragma once
 
@@ -13,7 +13,7 @@ struct Usage {
   int completion_tokens = 0;
   int cached_tokens = 0;
 
-  void Add(const Event& done) {
+  void Add(const events::Done& done) {
     prompt_tokens += done.prompt_tokens;
     completion_tokens += done.completion_tokens;
     cached_tokens += done.cached_tokens;

@@ -25,6 +25,10 @@ DType KFallback(DType type) {
       return DType::kQ5_1;
     case DType::kQ6_K:
       return DType::kQ8_0;
+    case DType::kQ2_K:
+    case DType::kQ3_K:
+    case DType::kIQ4_XS:
+      return DType::kIQ4_NL;
     default:
       return DType::kQ8_0;
   }
@@ -165,6 +169,14 @@ uint32_t FileType(DType main) {
       return 32;
     case DType::kMXFP4:
       return 38;  // MXFP4_MOE
+    case DType::kQ2_K:
+      return 10;
+    case DType::kQ3_K:
+      return 12;  // Q3_K_M
+    case DType::kIQ4_NL:
+      return 25;
+    case DType::kIQ4_XS:
+      return 30;
     default:
       return 1;
   }

@@ -12,6 +12,34 @@ namespace {
 
 bool IsGemma4(const ModelConfig& config) { return config.architecture == Architecture::kGemma4; }
 
+// The 12B unified embedders (models/gemma4_media.h names them): LayerNorms near identity with
+// small biases, projections N(0, 1/fan_in), and position rows small beside the normed patch.
+void AddMediaTensors(const ModelConfig& config, std::vector<TensorSpec>& tensors) {
+  const int64_t dim = config.model_dim;
+  if (config.image_patch_px > 0) {
+    const int64_t values = 3LL * config.image_patch_px * config.image_patch_px;
+    const int64_t mm = config.image_embed_dim;
+    tensors.push_back(Vector("v.patch_ln1.weight", {values}, 1, kNormNoise));
+    tensors.push_back(Vector("v.patch_ln1.bias", {values}, 0, kNormNoise));
+    tensors.push_back(
+        Matrix("v.patch_dense.weight", TensorClass::kProjection, {mm, values}, FanIn(values)));
+    tensors.push_back(Vector("v.patch_dense.bias", {mm}, 0, kNormNoise));
+    tensors.push_back(Vector("v.patch_ln2.weight", {mm}, 1, kNormNoise));
+    tensors.push_back(Vector("v.patch_ln2.bias", {mm}, 0, kNormNoise));
+    tensors.push_back(Vector("v.position_embd.weight", {config.image_positions, 2, mm}, 0, 0.5f));
+    tensors.push_back(Vector("v.pos_norm.weight", {mm}, 1, kNormNoise));
+    tensors.push_back(Vector("v.pos_norm.bias", {mm}, 0, kNormNoise));
+    // Soft tokens enter unscaled; an output of about embedding size (√dim · rms 1 → rows of
+    // std 1 after the projection's N(0, 1/mm)) keeps them comparable with the scaled text rows.
+    tensors.push_back(
+        Matrix("mm.input_projection.weight", TensorClass::kProjection, {dim, mm}, FanIn(mm)));
+  }
+  if (config.audio_frame_samples > 0) {
+    tensors.push_back(Matrix("mm.a.input_projection.weight", TensorClass::kProjection,
+                             {dim, config.audio_frame_samples}, FanIn(config.audio_frame_samples)));
+  }
+}
+
 }  // namespace
 
 std::vector<TensorSpec> GemmaTensors(const ModelConfig& config, int64_t vocab_size) {
@@ -76,6 +104,7 @@ std::vector<TensorSpec> GemmaTensors(const ModelConfig& config, int64_t vocab_si
     }
   }
   tensors.push_back(Vector("output_norm.weight", {dim}, 1, kNormNoise));
+  AddMediaTensors(config, tensors);
   return tensors;
 }
 

@@ -50,6 +50,16 @@ ModelConfig Gemma4(std::string preset, int64_t model_dim, int num_layers, int nu
   return c;
 }
 
+// The 12B unified input path (specs/models.md §3.1): 48-px patches, a 1120-row position table,
+// 640-sample audio frames; the embedder width is the preset's.
+ModelConfig Unified(ModelConfig c, int image_embed_dim) {
+  c.image_patch_px = 48;
+  c.image_embed_dim = image_embed_dim;
+  c.image_positions = 1120;
+  c.audio_frame_samples = 640;
+  return c;
+}
+
 ModelConfig GptOss(std::string preset, int64_t model_dim, int num_layers, int num_heads,
                    int num_kv_heads, int head_dim, int num_experts, int num_experts_used,
                    int64_t expert_ffn_dim, int64_t window_tokens) {
@@ -108,6 +118,10 @@ std::vector<ModelConfig> MakePresets() {
   presets.back().note =
       "Gemma 4 dense (12B-like: no PLE, no MoE, no KV sharing): head dim 32/64, KV heads 2/1, "
       "k_eq_v, proportional RoPE, softcap 30";
+  presets.push_back(Unified(Gemma4("gemma4-unified-tiny", 128, 6, 4, 2, 32, 1, 64, 256, 32), 64));
+  presets.back().note =
+      "Gemma 4 12B unified, tiny: gemma4-tiny plus the image (48-px patches, width 64) and audio "
+      "(640-sample frames) embedders";
   presets.push_back(GptOss("gptoss-tiny", 96, 4, 4, 2, 32, 4, 2, 64, 16));
   presets.back().note = "gpt-oss: sinks, biases, 4 experts top-2 (MXFP4), even layers slide, YaRN";
   presets.push_back(Llama("llama-tiny", 128, 4, 4, 2, 32, 256));
@@ -119,6 +133,10 @@ std::vector<ModelConfig> MakePresets() {
   presets.push_back(Gemma4("gemma4-12b", 3840, 48, 16, 8, 256, 1, 512, 15360, 1024));
   presets.back().default_vocab = VocabSource::kGemma3;
   presets.back().note = "Gemma 4 12B text decoder (dense)";
+  presets.push_back(
+      Unified(Gemma4("gemma4-12b-unified", 3840, 48, 16, 8, 256, 1, 512, 15360, 1024), 3840));
+  presets.back().default_vocab = VocabSource::kGemma3;
+  presets.back().note = "Gemma 4 12B unified: the decoder with its image and audio embedders";
   presets.push_back(GptOss("gptoss-20b", 2880, 24, 64, 8, 64, 32, 4, 2880, 128));
   presets.back().default_vocab = VocabSource::kGptOss;
   presets.back().note = "gpt-oss-20b";

@@ -50,6 +50,13 @@ struct ModelConfig {
   float partial_rotary_global = 1.0f;
   float final_logit_softcap = 0.0f;
 
+  // Gemma 4 12B unified: the image and audio embedders (specs/models.md §3.3, §3.4); zeros: a
+  // text-only model. Patches are image_patch_px square (48: 16-px patches pooled 3×3).
+  int image_patch_px = 0;
+  int image_embed_dim = 0;  // the vision embedder's width before its projection
+  int image_positions = 0;  // rows of the 2-D position table
+  int audio_frame_samples = 0;
+
   // Mixture of experts (gpt-oss).
   int num_experts = 0;
   int num_experts_used = 0;
@@ -85,6 +92,10 @@ bool IsSlidingLayer(const ModelConfig& config, int layer);
 int LayerHeadDim(const ModelConfig& config, int layer);
 int LayerKvHeads(const ModelConfig& config, int layer);
 bool LayerHasValueProjection(const ModelConfig& config, int layer);
+
+// The preset as a Hugging Face config.json (the keys transformers and mlx-lm write for the
+// architecture, specs/models.md §2.1, §4.1, §5.1), with `vocab_size` embedding rows.
+std::string HfConfigJson(const ModelConfig& config, int64_t vocab_size);
 
 // Which VocabSources fit an architecture's tokenizer (gemma3 for Gemma, gptoss for gpt-oss and
 // Llama, builtin for all).

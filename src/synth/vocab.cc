@@ -115,6 +115,14 @@ Vocabulary BuiltinGemma(bool gemma4) {
     }
     AddWordMerges(chars, vocab, ids);
   }
+  if (gemma4) {
+    // The 12B unified model's media markup (specs/models.md §3.1), control tokens as in the real
+    // vocabulary (there at 255999, 256000, 258880-258883).
+    for (std::string_view text :
+         {"<|image>", "<|image|>", "<image|>", "<|audio>", "<|audio|>", "<audio|>"}) {
+      Append(vocab, ids, std::string(text), kTokenControl, 0);
+    }
+  }
   vocab.bos_id = 2;
   vocab.eos_id = 1;
   vocab.unknown_id = 3;

@@ -1,5 +1,7 @@
-// Gemma 3 and Llama 3.x chat rendering (see chat_format.h); each function follows its template.
+// Gemma 3 chat rendering and what all formats share (see chat_format.h).
 #include "tokenizer/chat_format.h"
+
+#include <algorithm>
 
 #include "tokenizer/utf8.h"
 
@@ -10,8 +12,9 @@ Result<ChatFormat> ChatFormatFromName(std::string_view name) {
   if (name == "llama3" || name == "llama-3") return ChatFormat::kLlama3;
   if (name == "gemma4") return ChatFormat::kGemma4;
   if (name == "harmony" || name == "gpt-oss") return ChatFormat::kHarmony;
+  if (name == "chatml" || name == "qwen") return ChatFormat::kChatMl;
   return NotFound("tokenizer: unknown chat format '" + std::string(name) +
-                  "' (gemma3, llama3, gemma4, harmony are known)");
+                  "' (gemma3, llama3, gemma4, harmony, chatml are known)");
 }
 
 std::string_view ChatFormatName(ChatFormat format) {
@@ -24,14 +27,44 @@ std::string_view ChatFormatName(ChatFormat format) {
       return "gemma4";
     case ChatFormat::kHarmony:
       return "harmony";
+    case ChatFormat::kChatMl:
+      return "chatml";
   }
   return "?";
 }
 
-Result<std::string> RenderGemma4(std::span<const ChatMessage> messages,
-                                 const ChatOptions& options);  // chat_format_gemma4.cc
-Result<std::string> RenderHarmony(std::span<const ChatMessage> messages,
-                                  const ChatOptions& options);  // chat_format_harmony.cc
+Result<ChatPrompt> RenderGemma4(std::span<const ChatMessage> messages,
+                                const ChatOptions& options);  // chat_format_gemma4.cc
+Result<ChatPrompt> RenderHarmony(std::span<const ChatMessage> messages,
+                                 const ChatOptions& options);  // chat_format_harmony.cc
+Result<ChatPrompt> RenderChatMl(std::span<const ChatMessage> messages,
+                                const ChatOptions& options);  // chat_format_chatml.cc
+Result<ChatPrompt> RenderLlama3(std::span<const ChatMessage> messages,
+                                const ChatOptions& options);  // chat_format_llama3.cc
+
+bool ChatFormatHasTools(ChatFormat format) { return format != ChatFormat::kGemma3; }
+
+bool ChatFormatHasMedia(ChatFormat format) { return format == ChatFormat::kGemma4; }
+
+MediaMarkup MediaMarkupOf(ChatFormat format) {
+  if (format != ChatFormat::kGemma4) return {};
+  return {.image_begin = "<|image>",
+          .image = "<|image|>",
+          .image_end = "<image|>",
+          .audio_begin = "<|audio>",
+          .audio = "<|audio|>",
+          .audio_end = "<audio|>"};
+}
+
+void ChatPrompt::Literal(std::string_view content) {
+  if (content.empty()) return;
+  if (!literal.empty() && literal.back().end == text.size()) {
+    literal.back().end += content.size();
+  } else {
+    literal.push_back({text.size(), text.size() + content.size()});
+  }
+  text += content;
+}
 
 namespace {
 
@@ -41,8 +74,8 @@ std::string Position(size_t index) { return "message " + std::to_string(index + 
 // roles alternate user/model starting with user, each content is trimmed. Before that snug
 // merges consecutive messages of one role (joined by a blank line), which the template would
 // reject.
-Result<std::string> RenderGemma3(std::span<const ChatMessage> messages,
-                                 const ChatOptions& options) {
+Result<ChatPrompt> RenderGemma3(std::span<const ChatMessage> messages,
+                                const ChatOptions& options) {
   struct Turn {
     bool user;
     std::string content;
@@ -72,13 +105,18 @@ Result<std::string> RenderGemma3(std::span<const ChatMessage> messages,
       return InvalidArgument("tokenizer: gemma3 chat: " + Position(i) + " has role '" + role +
                              "' (system, user, assistant are supported)");
     }
+    if (!messages[i].tool_calls.empty()) {
+      return InvalidArgument("tokenizer: gemma3 chat: " + Position(i) +
+                             " has tool calls; Gemma 3 has no tool-call format");
+    }
     if (!turns.empty() && turns.back().user == user) {
       turns.back().content += "\n\n" + messages[i].content;
     } else {
       turns.push_back({user, messages[i].content, i});
     }
   }
-  std::string out = "<bos>";
+  ChatPrompt out;
+  out += "<bos>";
   for (size_t t = 0; t < turns.size(); ++t) {
     const bool expect_user = t % 2 == 0;
     if (turns[t].user != expect_user) {
@@ -89,49 +127,65 @@ Result<std::string> RenderGemma3(std::span<const ChatMessage> messages,
     }
     out += "<start_of_turn>";
     out += turns[t].user ? "user" : "model";
-    out += '\n';
-    if (t == 0 && has_system) out += system + "\n\n";
-    out += TrimPythonWhitespace(turns[t].content);
+    out += "\n";
+    if (t == 0 && has_system) {
+      out.Literal(system);
+      out += "\n\n";
+    }
+    out.Literal(TrimPythonWhitespace(turns[t].content));
     out += "<end_of_turn>\n";
   }
   if (options.add_generation_prompt) out += "<start_of_turn>model\n";
   return out;
 }
 
-// Llama 3.2 instruct template without tools: a system header always, dated; every content
-// (the system one too) trimmed; roles written as given.
-Result<std::string> RenderLlama3(std::span<const ChatMessage> messages,
-                                 const ChatOptions& options) {
-  std::string_view system;
-  size_t first = 0;
-  if (!messages.empty() && messages[0].role == "system") {
-    system = TrimPythonWhitespace(messages[0].content);
-    first = 1;
-  }
-  std::string out = "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n";
-  out += "Cutting Knowledge Date: December 2023\nToday Date: ";
-  out += options.date_string;
-  out += "\n\n";
-  out += system;
-  out += "<|eot_id|>";
-  for (size_t i = first; i < messages.size(); ++i) {
-    const std::string& role = messages[i].role;
-    if (role != "user" && role != "assistant" && role != "system") {
-      return InvalidArgument("tokenizer: llama3 chat: " + Position(i) + " has role '" + role +
-                             "' (system, user, assistant are supported)");
+}  // namespace
+
+namespace {
+
+// Messages given as parts, for a format that renders text only: text parts joined into
+// `content` (nothing between them, as the templates concatenate them); a media part is refused.
+Result<std::vector<ChatMessage>> TextOnly(ChatFormat format,
+                                          std::span<const ChatMessage> messages) {
+  std::vector<ChatMessage> flat(messages.begin(), messages.end());
+  for (size_t i = 0; i < flat.size(); ++i) {
+    ChatMessage& message = flat[i];
+    for (const ChatPart& part : message.parts) {
+      if (part.type != ChatPartType::kText) {
+        return InvalidArgument("tokenizer: " + std::string(ChatFormatName(format)) +
+                               " chat: " + Position(i) + " has an " +
+                               (part.type == ChatPartType::kImage ? "image" : "audio") +
+                               " part; this chat format takes text only");
+      }
+      message.content += part.text;
     }
-    out += "<|start_header_id|>" + role + "<|end_header_id|>\n\n";
-    out += TrimPythonWhitespace(messages[i].content);
-    out += "<|eot_id|>";
+    message.parts.clear();
   }
-  if (options.add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
-  return out;
+  return flat;
 }
 
 }  // namespace
 
-Result<std::string> RenderChat(ChatFormat format, std::span<const ChatMessage> messages,
-                               const ChatOptions& options) {
+Result<ChatPrompt> RenderChatPrompt(ChatFormat format, std::span<const ChatMessage> messages,
+                                    const ChatOptions& options) {
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (!messages[i].parts.empty() && !messages[i].content.empty()) {
+      return InvalidArgument("tokenizer: chat: " + Position(i) +
+                             " has both content text and content parts");
+    }
+    for (const ChatPart& part : messages[i].parts) {
+      if (part.type != ChatPartType::kText && part.soft_tokens <= 0) {
+        return InvalidArgument("tokenizer: chat: " + Position(i) +
+                               " has a media part of no soft tokens");
+      }
+    }
+  }
+  const bool any_parts = std::any_of(messages.begin(), messages.end(),
+                                     [](const ChatMessage& m) { return !m.parts.empty(); });
+  if (any_parts && format != ChatFormat::kGemma4) {
+    ASSIGN_OR_RETURN(const std::vector<ChatMessage> flat, TextOnly(format, messages));
+    return RenderChatPrompt(format, flat, options);
+  }
   switch (format) {
     case ChatFormat::kGemma3:
       return RenderGemma3(messages, options);
@@ -141,8 +195,21 @@ Result<std::string> RenderChat(ChatFormat format, std::span<const ChatMessage> m
       return RenderGemma4(messages, options);
     case ChatFormat::kHarmony:
       return RenderHarmony(messages, options);
+    case ChatFormat::kChatMl:
+      return RenderChatMl(messages, options);
   }
   return Internal("tokenizer: unknown chat format");
+}
+
+std::vector<TokenId> EncodeChat(const Tokenizer& tokenizer, const ChatPrompt& prompt) {
+  return tokenizer.Encode(prompt.text,
+                          {.add_bos = false, .parse_special = true, .literal = prompt.literal});
+}
+
+Result<std::string> RenderChat(ChatFormat format, std::span<const ChatMessage> messages,
+                               const ChatOptions& options) {
+  ASSIGN_OR_RETURN(ChatPrompt prompt, RenderChatPrompt(format, messages, options));
+  return std::move(prompt.text);
 }
 
 std::vector<std::string_view> StopTokenTexts(ChatFormat format) {
@@ -155,6 +222,8 @@ std::vector<std::string_view> StopTokenTexts(ChatFormat format) {
       return {"<turn|>", "<eos>", "<|tool_response>"};
     case ChatFormat::kHarmony:
       return {"<|return|>", "<|call|>", "<|endoftext|>"};
+    case ChatFormat::kChatMl:
+      return {"<|im_end|>", "<|endoftext|>"};
   }
   return {};
 }

@@ -1,10 +1,12 @@
 // Harmony, gpt-oss's chat format (specs/models.md §8.3), byte for byte the official template
-// (openai-gpt-oss-120b.jinja, as llama.cpp ships it) for text messages: no tools, no separate
-// reasoning field. Goldens: tools/golden/render_chat_harmony.py.
+// (openai-gpt-oss-120b.jinja, as llama.cpp ships it): text messages, tools (declared in the
+// developer message), tool calls and their results. Goldens: tools/golden/render_chat_harmony.py,
+// render_chat_tools.py.
 #include <array>
 #include <string>
 
 #include "tokenizer/chat_format.h"
+#include "tokenizer/chat_tools.h"
 
 namespace snug::tokenizer {
 namespace {
@@ -40,15 +42,20 @@ Result<std::string> IsoDate(std::string_view date) {
 
 }  // namespace
 
-// The system message (identity, knowledge cutoff, date, reasoning effort, channels), a developer
-// message "# Instructions\n\n{text}\n\n" when the first message is a non-empty system or
-// developer one, then "<|start|>user<|message|>{text}<|end|>" and
+// The system message (identity, knowledge cutoff, date, reasoning effort, channels, and with
+// tools where their calls go), a developer message with "# Instructions\n\n{text}\n\n" when the
+// first message is a non-empty system or developer one and "# Tools\n\n{namespace}" when tools
+// are given, then "<|start|>user<|message|>{text}<|end|>" and
 // "<|start|>assistant<|channel|>final<|message|>{text}<|end|>" (<|return|> for a final assistant
-// message without a generation prompt), contents untrimmed, then "<|start|>assistant". What the
-// template drops silently (a later system/developer message, unknown roles) or raises on
-// (tool messages without tool calls, channel markers in assistant content) is refused.
-Result<std::string> RenderHarmony(std::span<const ChatMessage> messages,
-                                  const ChatOptions& options) {
+// message without a generation prompt), contents untrimmed, then "<|start|>assistant". A tool
+// call is "<|start|>assistant to=functions.NAME<|channel|>commentary json<|message|>{args}<|call|>"
+// (its content, if any, an analysis message before it unless a final answer follows later); a
+// tool result "<|start|>functions.NAME to=assistant<|channel|>commentary<|message|>{json
+// string}<|end|>". What the template drops silently (a later system/developer message, unknown
+// roles, a message's second tool call) or raises on (tool messages without tool calls, channel
+// markers in assistant content) is refused.
+Result<ChatPrompt> RenderHarmony(std::span<const ChatMessage> messages,
+                                 const ChatOptions& options) {
   if (messages.empty()) {
     return InvalidArgument("tokenizer: harmony chat: no messages (the template needs one)");
   }
@@ -58,38 +65,103 @@ Result<std::string> RenderHarmony(std::span<const ChatMessage> messages,
                            "' (low, medium, high are known)");
   }
   ASSIGN_OR_RETURN(const std::string date, IsoDate(options.date_string));
-  std::string out =
-      "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
-      "Knowledge cutoff: 2024-06\nCurrent date: " +
-      date + "\n\nReasoning: " + effort +
-      "\n\n# Valid channels: analysis, commentary, final. Channel must be included for every "
-      "message.<|end|>";
+  const bool tools = !options.tools.empty();
+  ChatPrompt out;
+  out += "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\n"
+         "Knowledge cutoff: 2024-06\nCurrent date: ";
+  out.Literal(date);
+  out += "\n\nReasoning: ";
+  out.Literal(effort);
+  out += "\n\n# Valid channels: analysis, commentary, final. Channel must be included for every "
+         "message.";
+  if (tools) out += "\nCalls to these tools must go to the commentary channel: 'functions'.";
+  out += "<|end|>";
   size_t first = 0;
+  std::string_view developer;
   if (messages[0].role == "system" || messages[0].role == "developer") {
-    if (!messages[0].content.empty()) {
-      out +=
-          "<|start|>developer<|message|># Instructions\n\n" + messages[0].content + "\n\n<|end|>";
-    }
+    developer = messages[0].content;
     first = 1;
   }
+  if (!developer.empty() || tools) {
+    out += "<|start|>developer<|message|>";
+    if (!developer.empty()) {
+      out += "# Instructions\n\n";
+      out.Literal(developer);
+      out += "\n\n";
+    }
+    if (tools) {
+      out += "# Tools\n\n";
+      out.Literal(HarmonyToolNamespace(options.tools));
+    }
+    out += "<|end|>";
+  }
+  std::string last_call;  // the function the latest tool call named ("": none)
   for (size_t i = first; i < messages.size(); ++i) {
     const ChatMessage& message = messages[i];
     if (message.role == "user") {
-      out += "<|start|>user<|message|>" + message.content + "<|end|>";
+      out += "<|start|>user<|message|>";
+      out.Literal(message.content);
+      out += "<|end|>";
     } else if (message.role == "assistant") {
-      // The template refuses channel markers here: reasoning goes in its own field, which
-      // snug's messages do not carry.
+      // The template refuses channel markers here: reasoning goes in its own field.
       for (const std::string_view marker :
            {"<|channel|>analysis<|message|>", "<|channel|>final<|message|>"}) {
-        if (message.content.find(marker) != std::string::npos) {
+        if (message.content.find(marker) != std::string::npos ||
+            message.reasoning.find(marker) != std::string::npos) {
           return InvalidArgument("tokenizer: harmony chat: " + Position(i) +
                                  " (assistant) contains '" + std::string(marker) +
                                  "'; send only the final answer as its content");
         }
       }
+      if (!message.tool_calls.empty()) {
+        if (message.tool_calls.size() > 1) {
+          return InvalidArgument("tokenizer: harmony chat: " + Position(i) + " has " +
+                                 std::to_string(message.tool_calls.size()) +
+                                 " tool calls; Harmony writes one call per message (the template "
+                                 "would drop the others): send each in its own message");
+        }
+        if (!message.content.empty() && !message.reasoning.empty()) {
+          return InvalidArgument("tokenizer: harmony chat: " + Position(i) +
+                                 " has both content and reasoning beside its tool call");
+        }
+        bool final_later = false;
+        for (size_t j = i + 1; j < messages.size(); ++j) {
+          final_later = final_later ||
+                        (messages[j].role == "assistant" && messages[j].tool_calls.empty());
+        }
+        const std::string& analysis =
+            message.content.empty() ? message.reasoning : message.content;
+        if (!analysis.empty() && !final_later) {
+          out += "<|start|>assistant<|channel|>analysis<|message|>";
+          out.Literal(analysis);
+          out += "<|end|>";
+        }
+        const ChatToolCall& call = message.tool_calls[0];
+        ASSIGN_OR_RETURN(const nlohmann::ordered_json arguments,
+                         ParseToolArguments(call, "harmony chat: " + Position(i)));
+        out += "<|start|>assistant to=";
+        out.Literal("functions." + call.name);
+        out += "<|channel|>commentary json<|message|>";
+        out.Literal(PythonJson(arguments));
+        out += "<|call|>";
+        last_call = call.name;
+        continue;
+      }
       const bool last = i + 1 == messages.size() && !options.add_generation_prompt;
-      out += "<|start|>assistant<|channel|>final<|message|>" + message.content +
-             (last ? "<|return|>" : "<|end|>");
+      out += "<|start|>assistant<|channel|>final<|message|>";
+      out.Literal(message.content);
+      out += last ? "<|return|>" : "<|end|>";
+      last_call.clear();
+    } else if (message.role == "tool") {
+      if (last_call.empty()) {
+        return InvalidArgument("tokenizer: harmony chat: " + Position(i) +
+                               " is a tool result with no tool call before it");
+      }
+      out += "<|start|>";
+      out.Literal("functions." + last_call);
+      out += " to=assistant<|channel|>commentary<|message|>";
+      out.Literal(PythonJson(message.content));
+      out += "<|end|>";
     } else if (message.role == "system" || message.role == "developer") {
       return InvalidArgument("tokenizer: harmony chat: " + Position(i) + " is a " + message.role +
                              " message after the first (Harmony takes one, first; the template "
@@ -97,8 +169,8 @@ Result<std::string> RenderHarmony(std::span<const ChatMessage> messages,
     } else {
       return InvalidArgument("tokenizer: harmony chat: " + Position(i) + " has role '" +
                              message.role +
-                             "' (system or developer first, user, assistant are "
-                             "supported; tool messages need tool calls)");
+                             "' (system or developer first, user, assistant, tool are "
+                             "supported)");
     }
   }
   if (options.add_generation_prompt) out += "<|start|>assistant";

@@ -9,6 +9,7 @@
 #include "tokenizer/bpe.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/utf8.h"
+#include "tokenizer/working_memory.h"
 
 namespace snug::tokenizer {
 namespace {
@@ -39,6 +40,28 @@ void UnescapeSpaces(std::string_view text, std::string& out) {
   }
 }
 
+bool IsAsciiAlnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+// Where the first window of a fragment ends (kEncodeWindowBytes): at a space between two
+// letters or digits — a boundary no merge or pre-token of the supported vocabularies
+// crosses ("x▁word", "x| word"), so such a split gives the same tokens — else, for a run with no
+// such space (one huge word), at a UTF-8 character boundary.
+size_t WindowEnd(std::string_view text) {
+  constexpr size_t kWindow = kEncodeWindowBytes;
+  if (text.size() <= kWindow) return text.size();
+  for (size_t p = kWindow; p > kWindow / 2; --p) {
+    if (text[p] == ' ' && p + 1 < text.size() && IsAsciiAlnum(text[p - 1]) &&
+        IsAsciiAlnum(text[p + 1])) {
+      return p;
+    }
+  }
+  size_t p = kWindow;
+  while (p > 1 && (static_cast<uint8_t>(text[p]) & 0xC0) == 0x80) --p;
+  return p;
+}
+
 bool IsSpecialType(TokenType type) {
   return type == TokenType::kControl || type == TokenType::kUserDefined ||
          type == TokenType::kUnknown;
@@ -60,6 +83,8 @@ struct Tokenizer::State {
 
   void EncodeFragment(std::string_view text, bool first_after_special,
                       std::vector<TokenId>& out) const;
+  void EncodeWindow(std::string_view text, bool first_after_special,
+                    std::vector<TokenId>& out) const;
   void EncodeMergesBpe(std::string_view text, std::vector<TokenId>& out) const;
   void EncodeByteLevel(std::string_view text, std::vector<TokenId>& out) const;
 };
@@ -141,16 +166,22 @@ std::vector<TokenId> Tokenizer::Encode(std::string_view text, const EncodeOption
   bool first_after_special = true;  // llama.cpp's is_prev_special: the text start counts
   size_t fragment_start = 0;
   size_t i = 0;
+  size_t literal = 0;  // the first literal range that does not end before i
   while (i < text.size()) {
     TokenId match = kNoToken;
     size_t match_length = 0;
     if (s.special_first_byte[static_cast<uint8_t>(text[i])]) {
+      while (literal < options.literal.size() && options.literal[literal].end <= i) ++literal;
       for (const size_t length : s.special_lengths) {
         if (length > text.size() - i) continue;
         const auto it = s.specials.find(text.substr(i, length));
         if (it == s.specials.end()) continue;
-        if (!options.parse_special && s.vocab.types[it->second] != TokenType::kUserDefined) {
-          continue;
+        if (s.vocab.types[it->second] != TokenType::kUserDefined) {
+          if (!options.parse_special) continue;
+          // Overlapping literal text: not a control token.
+          if (literal < options.literal.size() && options.literal[literal].begin < i + length) {
+            continue;
+          }
         }
         match = it->second;
         match_length = length;
@@ -175,8 +206,20 @@ std::vector<TokenId> Tokenizer::Encode(std::string_view text, const EncodeOption
   return out;
 }
 
+// BPE's working memory (symbols, candidate heap, pre-tokens) grows with the text it merges, so a
+// long fragment goes window by window: whatever the text, one Encode holds O(kEncodeWindowBytes).
 void Tokenizer::State::EncodeFragment(std::string_view text, bool first_after_special,
                                       std::vector<TokenId>& out) const {
+  while (!text.empty()) {
+    const size_t end = WindowEnd(text);
+    EncodeWindow(text.substr(0, end), first_after_special, out);
+    text.remove_prefix(end);
+    first_after_special = false;
+  }
+}
+
+void Tokenizer::State::EncodeWindow(std::string_view text, bool first_after_special,
+                                    std::vector<TokenId>& out) const {
   if (vocab.kind == ModelKind::kByteLevelBpe) {
     EncodeByteLevel(text, out);
     return;

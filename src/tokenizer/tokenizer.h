@@ -16,11 +16,21 @@
 
 namespace snug::tokenizer {
 
+// Bytes [begin, end) of a text.
+struct TextRange {
+  size_t begin = 0, end = 0;
+};
+
 struct EncodeOptions {
   bool add_bos = false;  // prepend BOS when the vocabulary asks for it (vocab.add_bos)
   // Match control tokens written in the text ("<start_of_turn>", "<|start|>"). User-defined
   // tokens are always matched, as llama.cpp and HF do.
   bool parse_special = false;
+  // With parse_special: ranges of the text (sorted, disjoint) where no control token may match,
+  // not even partly: a chat prompt's message contents, which are literal text however they are
+  // spelled (chat_format.h's EncodeChat). The fragments around control tokens are still encoded
+  // whole, so a prompt without control text in its contents encodes as without ranges.
+  std::span<const TextRange> literal = {};
 };
 
 struct DecodeOptions {

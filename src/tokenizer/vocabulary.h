@@ -75,12 +75,23 @@ struct Vocabulary {
 Status Validate(const Vocabulary& vocab);
 
 Result<Vocabulary> VocabularyFromGguf(const gguf::File& file);
+// The tokenizer.* keys llama.cpp's converter writes for `vocab` (model "llama" with scores,
+// "gemma4" with merges, "gpt2" with merges and pre), so VocabularyFromGguf reads it back. A
+// pre-tokenizer regex llama.cpp has no name for is kept under tokenizer.snug.pre_regex.
+void WriteVocabularyToGguf(const Vocabulary& vocab, gguf::Writer& writer);
 
 // `tokenizer_config_json` may be empty (no config file).
 Result<Vocabulary> VocabularyFromHuggingFace(std::string_view tokenizer_json,
                                              std::string_view tokenizer_config_json);
 // Reads `dir`/tokenizer.json and, when present, `dir`/tokenizer_config.json.
 Result<Vocabulary> LoadHuggingFaceDirectory(const std::string& dir);
+
+// The vocabulary as a Hugging Face tokenizer.json and tokenizer_config.json (make-model's HF /
+// MLX directories; VocabularyFromHuggingFace reads them back to the same tokenization). A
+// SentencePiece vocabulary (scores, no merges) gets the merges SentencePiece's own conversion
+// derives: every split of a piece into two pieces, ranked by the piece's score.
+Result<std::string> TokenizerJson(const Vocabulary& vocab);
+std::string TokenizerConfigJson(const Vocabulary& vocab);
 
 // For a merges vocabulary: SentencePiece-style scores that rank each token by the first merge
 // producing it (score = -rank; tokens no merge produces get -num_merges - 1), so the

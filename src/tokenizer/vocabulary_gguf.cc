@@ -9,6 +9,9 @@ namespace snug::tokenizer {
 namespace {
 
 constexpr std::string_view kPrefix = "tokenizer.ggml.";
+constexpr std::string_view kPreRegexKey = "tokenizer.snug.pre_regex";
+// HF `ignore_merges` where llama.cpp would not derive it from the pre-tokenizer's name.
+constexpr std::string_view kIgnoreMergesKey = "tokenizer.snug.ignore_merges";
 
 std::string Key(std::string_view name) { return std::string(kPrefix) + std::string(name); }
 
@@ -126,6 +129,10 @@ Result<Vocabulary> VocabularyFromGguf(const gguf::File& file) {
     ASSIGN_OR_RETURN(const std::string_view pre, file.GetString(Key("pre")));
     vocab.pre = std::string(pre);
   }
+  if (file.Find(kPreRegexKey) != nullptr) {
+    ASSIGN_OR_RETURN(const std::string_view regex, file.GetString(kPreRegexKey));
+    vocab.pre_regex = std::string(regex);
+  }
   if (vocab.kind == ModelKind::kByteLevelBpe) {
     if (vocab.pre.empty()) vocab.pre = "default";
     // llama.cpp takes whole pieces for the llama-3 family.
@@ -184,6 +191,9 @@ Result<Vocabulary> VocabularyFromGguf(const gguf::File& file) {
   RETURN_IF_ERROR(ReadSpecial(file, "unknown_token_id", vocab.unk));
   RETURN_IF_ERROR(ReadSpecial(file, "padding_token_id", vocab.pad));
   RETURN_IF_ERROR(ReadBool(file, "add_bos_token", vocab.add_bos));
+  if (file.Find(kIgnoreMergesKey) != nullptr) {
+    ASSIGN_OR_RETURN(vocab.ignore_merges, file.GetBool(kIgnoreMergesKey));
+  }
   RETURN_IF_ERROR(ReadBool(file, "add_space_prefix", vocab.add_space_prefix));
   if (file.Find("tokenizer.chat_template") != nullptr) {
     ASSIGN_OR_RETURN(const std::string_view chat_template,
@@ -193,6 +203,41 @@ Result<Vocabulary> VocabularyFromGguf(const gguf::File& file) {
   DetectEndOfTurn(vocab);
   RETURN_IF_ERROR(Validate(vocab));
   return vocab;
+}
+
+void WriteVocabularyToGguf(const Vocabulary& vocab, gguf::Writer& writer) {
+  std::string_view model = "gpt2";
+  if (vocab.kind == ModelKind::kSentencePiece) model = "llama";
+  if (vocab.kind == ModelKind::kMergesBpe) model = "gemma4";
+  writer.SetString(Key("model"), model);
+  if (!vocab.pre.empty()) writer.SetString(Key("pre"), vocab.pre);
+  if (!vocab.pre_regex.empty()) writer.SetString(kPreRegexKey, vocab.pre_regex);
+  if (vocab.ignore_merges) writer.SetBool(kIgnoreMergesKey, true);
+  writer.SetStringArray(Key("tokens"), vocab.tokens);
+  std::vector<int32_t> types;
+  types.reserve(vocab.size());
+  for (const TokenType type : vocab.types) types.push_back(static_cast<int32_t>(type));
+  writer.SetI32Array(Key("token_type"), types);
+  if (!vocab.scores.empty()) writer.SetF32Array(Key("scores"), vocab.scores);
+  if (vocab.kind != ModelKind::kSentencePiece) {
+    std::vector<std::string> merges;
+    merges.reserve(vocab.merges.size());
+    for (const auto& [left, right] : vocab.merges) {
+      merges.push_back(vocab.tokens[left] + " " + vocab.tokens[right]);
+    }
+    writer.SetStringArray(Key("merges"), merges);
+  }
+  const auto special = [&](std::string_view name, TokenId id) {
+    if (id != kNoToken) writer.SetU32(Key(name), static_cast<uint32_t>(id));
+  };
+  special("bos_token_id", vocab.bos);
+  special("eos_token_id", vocab.eos);
+  special("eot_token_id", vocab.eot);
+  special("unknown_token_id", vocab.unk);
+  special("padding_token_id", vocab.pad);
+  writer.SetBool(Key("add_bos_token"), vocab.add_bos);
+  writer.SetBool(Key("add_space_prefix"), vocab.add_space_prefix);
+  if (!vocab.chat_template.empty()) writer.SetString("tokenizer.chat_template", vocab.chat_template);
 }
 
 }  // namespace snug::tokenizer

@@ -1,6 +1,7 @@
 // Vocabulary from a Hugging Face tokenizer.json (BPE models: the SentencePiece-derived Gemma
 // kind with byte fallback, and byte-level GPT-2/tiktoken kinds) plus tokenizer_config.json for
 // the special tokens and the chat template. nlohmann::json exceptions stop at this file.
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -279,6 +280,136 @@ Result<Vocabulary> LoadHuggingFaceDirectory(const std::string& dir) {
     ASSIGN_OR_RETURN(config, ReadWholeFile(dir + "/tokenizer_config.json"));
   }
   return VocabularyFromHuggingFace(tokenizer_json, config);
+}
+
+namespace {
+
+bool IsSpecial(TokenType type) {
+  return type == TokenType::kControl || type == TokenType::kUserDefined ||
+         type == TokenType::kUnknown || type == TokenType::kUnused;
+}
+
+// SentencePiece's merges (transformers' SentencePieceExtractor): each split of a piece into two
+// pieces, the piece's score deciding the rank (ties: left id, then right id).
+std::vector<std::pair<TokenId, TokenId>> MergesFromScores(const Vocabulary& vocab) {
+  std::unordered_map<std::string_view, TokenId> ids;
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    if (!IsSpecial(vocab.types[i])) ids.emplace(vocab.tokens[i], static_cast<TokenId>(i));
+  }
+  struct Ranked {
+    float score;
+    TokenId left, right;
+  };
+  std::vector<Ranked> ranked;
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    const std::string_view text = vocab.tokens[i];
+    if (IsSpecial(vocab.types[i]) || vocab.types[i] == TokenType::kByte) continue;
+    for (size_t split = 1; split < text.size(); ++split) {
+      if ((static_cast<uint8_t>(text[split]) & 0xC0) == 0x80) continue;  // inside a character
+      const auto left = ids.find(text.substr(0, split)), right = ids.find(text.substr(split));
+      if (left != ids.end() && right != ids.end()) {
+        ranked.push_back({vocab.scores[i], left->second, right->second});
+      }
+    }
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return a.left != b.left ? a.left < b.left : a.right < b.right;
+  });
+  std::vector<std::pair<TokenId, TokenId>> merges;
+  for (const Ranked& merge : ranked) merges.emplace_back(merge.left, merge.right);
+  return merges;
+}
+
+Result<std::string> PreTokenizerRegex(const Vocabulary& vocab) {
+  if (!vocab.pre_regex.empty()) return vocab.pre_regex;
+  if (vocab.pre == "gpt-4o") return std::string(kO200kPattern);
+  if (vocab.pre == "llama-bpe" || vocab.pre == "llama3" || vocab.pre == "llama-v3") {
+    return std::string(kLlama3Pattern);
+  }
+  return Unimplemented("tokenizer: no tokenizer.json regex is known for pre-tokenizer '" +
+                       vocab.pre + "'");
+}
+
+}  // namespace
+
+Result<std::string> TokenizerJson(const Vocabulary& vocab) {
+  const bool byte_level = vocab.kind == ModelKind::kByteLevelBpe;
+  Json model = {{"type", "BPE"},
+                {"dropout", nullptr},
+                {"unk_token", vocab.unk != kNoToken ? Json(vocab.tokens[vocab.unk]) : Json()},
+                {"fuse_unk", !byte_level},
+                {"byte_fallback", !byte_level},
+                {"ignore_merges", vocab.ignore_merges}};
+  Json entries = Json::object();
+  Json added = Json::array();
+  for (size_t i = 0; i < vocab.size(); ++i) {
+    entries[vocab.tokens[i]] = i;
+    if (IsSpecial(vocab.types[i]) && vocab.types[i] != TokenType::kUnknown) {
+      added.push_back({{"id", i},
+                       {"content", vocab.tokens[i]},
+                       {"single_word", false},
+                       {"lstrip", false},
+                       {"rstrip", false},
+                       {"normalized", false},
+                       {"special", vocab.types[i] != TokenType::kUserDefined}});
+    }
+  }
+  model["vocab"] = std::move(entries);
+  Json merges = Json::array();
+  const auto pairs = vocab.kind == ModelKind::kSentencePiece ? MergesFromScores(vocab)
+                                                             : vocab.merges;
+  for (const auto& [left, right] : pairs) {
+    merges.push_back(Json::array({vocab.tokens[left], vocab.tokens[right]}));
+  }
+  model["merges"] = std::move(merges);
+  Json root = {{"version", "1.0"}, {"truncation", nullptr}, {"padding", nullptr},
+               {"added_tokens", std::move(added)}, {"post_processor", nullptr}};
+  if (byte_level) {
+    ASSIGN_OR_RETURN(const std::string regex, PreTokenizerRegex(vocab));
+    root["normalizer"] = nullptr;
+    root["pre_tokenizer"] = {
+        {"type", "Sequence"},
+        {"pretokenizers",
+         Json::array({{{"type", "Split"},
+                       {"pattern", {{"Regex", regex}}},
+                       {"behavior", "Isolated"},
+                       {"invert", false}},
+                      {{"type", "ByteLevel"},
+                       {"add_prefix_space", false},
+                       {"trim_offsets", true},
+                       {"use_regex", false}}})}};
+    root["decoder"] = {{"type", "ByteLevel"}, {"add_prefix_space", true},
+                       {"trim_offsets", true}, {"use_regex", true}};
+  } else {
+    Json normalizers = Json::array();
+    if (vocab.add_space_prefix) normalizers.push_back({{"type", "Prepend"}, {"prepend", "▁"}});
+    normalizers.push_back({{"type", "Replace"}, {"pattern", {{"String", " "}}}, {"content", "▁"}});
+    root["normalizer"] = {{"type", "Sequence"}, {"normalizers", std::move(normalizers)}};
+    root["pre_tokenizer"] = nullptr;
+    root["decoder"] = {
+        {"type", "Sequence"},
+        {"decoders", Json::array({{{"type", "Replace"},
+                                   {"pattern", {{"String", "▁"}}},
+                                   {"content", " "}},
+                                  {{"type", "ByteFallback"}},
+                                  {{"type", "Fuse"}}})}};
+  }
+  root["model"] = std::move(model);
+  return root.dump(1);
+}
+
+std::string TokenizerConfigJson(const Vocabulary& vocab) {
+  Json config = {{"add_bos_token", vocab.add_bos}, {"add_eos_token", false}};
+  const auto special = [&](const char* key, TokenId id) {
+    if (id != kNoToken) config[key] = vocab.tokens[id];
+  };
+  special("bos_token", vocab.bos);
+  special("eos_token", vocab.eos);
+  special("unk_token", vocab.unk);
+  special("pad_token", vocab.pad);
+  if (!vocab.chat_template.empty()) config["chat_template"] = vocab.chat_template;
+  return config.dump(1);
 }
 
 }  // namespace snug::tokenizer

@@ -23,9 +23,10 @@ const BATCH = 32;  // tokens per forward pass: prompts of 100+ tokens take sever
 // The server's context: room for a long answer that outlasts the batched requests (the
 // reference's context does not change a result: full layers hold every position, rings
 // window + batch rows either way).
-const SERVER_CONTEXT = 2048;
-// A prompt whose greedy answer runs 1,500 tokens without an end-of-generation token on both
-// models (seed 5): `snug run MODEL --tokens 2,70 -n 1500 --temperature 0` ends by length.
+const SERVER_CONTEXT = 8192;
+// A prompt whose greedy answer runs 8,000 tokens without an end-of-generation token on both
+// models (seed 5): `snug run MODEL --tokens 2,70 -n 8000 --temperature 0` ends by length. That
+// is seconds of decoding even on a fast machine, far longer than the batched requests take.
 const LONG_ANSWER_PROMPT = [2, 70];
 // Both sides run the same kernels on the same rows; batching must not change a row's result.
 // The bound only absorbs float formatting (run prints float32 through JSON, the server too).
@@ -70,7 +71,7 @@ async function whileAnotherDecodes(server, id, body) {
   const controller = new AbortController();
   const response = await fetch(`${server.base}/v1/completions`, {
     method: "POST", headers: {"content-type": "application/json"}, signal: controller.signal,
-    body: JSON.stringify({model: id, prompt: LONG_ANSWER_PROMPT, max_tokens: 1500,
+    body: JSON.stringify({model: id, prompt: LONG_ANSWER_PROMPT, max_tokens: 8000,
                           temperature: 0, stream: true})});
   assert.equal(response.status, 200);
   const events = sseEvents(response);

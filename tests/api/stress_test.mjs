@@ -19,7 +19,7 @@ const args = parseArgs("node stress_test.mjs --snug PATH --out DIR", ["snug", "o
 const SLACK_BYTES = 8 << 20;
 const MAX_TOKENS = 16;
 const WAVE = 6;  // concurrent requests per length: more than the slots plus the queue
-const FLAGS = ["--memory", "82MiB", "--ctx", "2048", "--min-ctx", "1024", "--max-queue", "2",
+const FLAGS = ["--memory", "116MiB", "--ctx", "2048", "--min-ctx", "1024", "--max-queue", "2",
                "--max-body-bytes", "131072", "--batch-tokens", "256", "-t", "1"];
 
 const model = makeModel(args.snug, args.out, "llama-tiny");

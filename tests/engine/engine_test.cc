@@ -1,6 +1,7 @@
 // The engine on a tiny synthetic Gemma 3 (sliding-window rings included): greedy output equals
-// Generate() alone and batched with chunked prefill, n choices, seeded sampling, stop strings,
-// cancellation, the bounded queue, request validation, shutdown and failure inside a step.
+// a plain greedy reference (Generated), alone and batched with chunked prefill, n choices,
+// seeded sampling, stop strings, cancellation, the bounded queue, request validation, shutdown
+// and failure inside a step.
 #include "engine/engine.h"
 
 #include <gtest/gtest.h>
@@ -10,7 +11,7 @@
 #include <cmath>
 #include <thread>
 
-#include "engine/generate.h"
+#include "engine/score.h"
 #include "engine_test_util.h"
 
 namespace snug {
@@ -19,9 +20,9 @@ namespace {
 using namespace snug::testing;  // NOLINT: the helpers of engine_test_util.h
 
 // Waits until the handle has delivered its first generated token (the request is decoding).
-Event FirstDelta(RequestHandle& handle) {
+events::Delta FirstDelta(RequestHandle& handle) {
   while (std::optional<Event> event = handle.Next(10000)) {
-    if (event->kind == Event::Kind::kDelta) return *event;
+    if (const auto* delta = std::get_if<events::Delta>(&*event)) return *delta;
   }
   ADD_FAILURE() << "no delta";
   return {};
@@ -54,8 +55,9 @@ TEST(EngineTest, GreedyAloneEqualsGenerate) {
   EXPECT_EQ(outcome.finish[0], reference.finish);
   EXPECT_EQ(outcome.done->prompt_tokens, 21);
   EXPECT_EQ(outcome.done->completion_tokens, static_cast<int>(reference.tokens.size()));
-  EXPECT_EQ(outcome.prefill_events, 1);         // 21 tokens fit one chunk of 32
-  EXPECT_EQ(engine->Stats().running, 0);  // the slot is free before kDone, totals published
+  EXPECT_EQ(outcome.prefill_events, 2);      // admitted, then 21 tokens in one chunk of 32
+  EXPECT_EQ(outcome.first_prefill_done, 0);  // the first says it holds its slot
+  EXPECT_EQ(engine->Stats().running, 0);     // the slot is free before kDone, totals published
   EXPECT_EQ(engine->Stats().generated_tokens, static_cast<int64_t>(reference.tokens.size()));
   const EngineStats stats = engine->Stats();
   EXPECT_EQ(stats.prompt_tokens, 21);
@@ -73,7 +75,7 @@ TEST(EngineTest, GreedyBatchedWithChunkedPrefillEqualsGenerate) {
                                                      RandomTokens(9, 4), RandomTokens(100, 5)};
   std::vector<std::unique_ptr<RequestHandle>> handles;
   for (int i = 0; i < 3; ++i) handles.push_back(MustSubmit(*engine, Greedy(prompts[i], 40)));
-  const Event first = FirstDelta(*handles[0]);  // request 0 decodes while 3 prefills
+  const events::Delta first = FirstDelta(*handles[0]);  // request 0 decodes while 3 prefills
   handles.push_back(MustSubmit(*engine, Greedy(prompts[3], 40)));
   for (int i = 0; i < 4; ++i) {
     const Reference reference = Generated(prompts[i], 40);
@@ -177,6 +179,41 @@ TEST(EngineTest, CancelFreesTheSlotForTheQueueAndAFullQueueRefuses) {
   EXPECT_EQ(RunningAfterSettling(*engine), 0);
 }
 
+// Issue 14 item 10: a long prefill does not hold back a short prompt admitted beside it. The
+// short one is told at once that it holds a slot (its queue time ends), is prefilled in the
+// next step (fewest remaining prompt tokens first) and answers while the long prompt is still
+// going in; the long one takes the rest of each step and then answers as alone.
+TEST(EngineTest, AShortPromptIsNotHeldBehindALongPrefill) {
+  ControlledModel* control = nullptr;
+  auto engine = Start({.parallel = 2, .context_tokens = kContext, .batch_tokens = 16}, &control);
+  control->delay_ms = 5;
+  const std::vector<int32_t> long_prompt = RandomTokens(150, 21);  // ≥ 10 steps of 16
+  auto long_handle = MustSubmit(*engine, Greedy(long_prompt, 3));
+  int long_done = 0;
+  while (long_done == 0) {  // its first chunk is in
+    std::optional<Event> event = long_handle->Next(10000);
+    ASSERT_TRUE(event.has_value());
+    if (const auto* progress = std::get_if<events::PrefillProgress>(&*event)) {
+      long_done = progress->prefill_done;
+    }
+  }
+  const std::vector<int32_t> short_prompt = RandomTokens(4, 22);
+  const Outcome short_outcome = Collect(*MustSubmit(*engine, Greedy(short_prompt, 2)));
+  EXPECT_EQ(short_outcome.first_prefill_done, 0);  // admitted: nothing of it in the KV yet
+  EXPECT_EQ(short_outcome.tokens[0], Generated(short_prompt, 2).tokens);
+  // The long prompt is still being prefilled.
+  while (std::optional<Event> event = long_handle->Next(0)) {
+    ASSERT_FALSE(std::holds_alternative<events::Delta>(*event)) << "the long prompt answered first";
+    if (const auto* progress = std::get_if<events::PrefillProgress>(&*event)) {
+      long_done = progress->prefill_done;
+    }
+  }
+  EXPECT_LT(long_done, static_cast<int>(long_prompt.size()));
+  control->delay_ms = 0;
+  const Outcome long_outcome = Collect(*long_handle);
+  EXPECT_EQ(long_outcome.tokens[0], Generated(long_prompt, 3).tokens);
+}
+
 // A slot is free before the kDone that ends its request, so a client that sends its next
 // request the moment it has its answer never finds the slot taken: with one slot and no queue
 // (and with one queue place), back-to-back requests are never refused.
@@ -230,7 +267,7 @@ TEST(EngineTest, EchoPromptLogprobsMatchPromptLogits) {
   request.top_logprobs = 2;
   const Outcome outcome = Collect(*MustSubmit(*engine, request));
   ASSERT_EQ(outcome.echoes.size(), 1u);
-  const Event& echo = outcome.echoes[0];
+  const events::Delta& echo = outcome.echoes[0];
   EXPECT_EQ(echo.tokens, prompt);
   ASSERT_EQ(echo.logprobs.size(), prompt.size());
   EXPECT_TRUE(std::isnan(echo.logprobs[0]));

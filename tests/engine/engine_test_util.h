@@ -6,21 +6,24 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "base/check.h"
+#include "base/overloaded.h"
 #include "base/thread_pool.h"
 #include "engine/engine.h"
-#include "engine/generate.h"
 #include "engine/loaded_model.h"
+#include "engine/score.h"
 #include "engine/stop.h"
 #include "synth/generator.h"
 
@@ -81,7 +84,8 @@ inline ThreadPool& Pool() {
   return pool;
 }
 
-// Generate() runs on the test thread while engines run theirs: a pool must not be shared.
+// The reference (Generated) runs on the test thread while engines run theirs: a pool must not
+// be shared.
 inline ThreadPool& ReferencePool() {
   static ThreadPool pool(1);
   return pool;
@@ -124,9 +128,11 @@ struct Reference {
   FinishReason finish;
 };
 
-// Generate() alone in a fresh KV cache: what the engine must match.
+// Greedy decoding written the plainest way, independent of the engine: each step scores the
+// whole sequence so far in a fresh KV slot (ScorePrompt) and takes the argmax of the last row,
+// until an end-of-generation token or `max_tokens`. What the engine must match (rows do not
+// depend on the batch they run in). Quadratic, so for the short sequences of these tests.
 inline Reference Generated(const std::vector<int32_t>& prompt, int max_tokens,
-                           SamplingParams sampling = {.temperature = 0},
                            const std::string& preset = "gemma3-tiny") {
   static std::map<std::string, LoadedModel> models;
   auto it = models.find(preset);
@@ -135,18 +141,28 @@ inline Reference Generated(const std::vector<int32_t>& prompt, int max_tokens,
   auto kv = KvCache::Create(loaded.model->spec().KvLayers(),
                             {.slots = 1, .context_tokens = kContext, .batch_tokens = kModelBatch});
   CHECK(kv.ok());
-  GenerateRequest request{.prompt = prompt,
-                          .max_tokens = max_tokens,
-                          .sampling = sampling,
-                          .stop_tokens = EndOfGenerationTokens(loaded.tokenizer),
-                          .batch_tokens = kModelBatch};
-  Reference reference;
-  auto result = Generate(*loaded.model, **kv, 0, request, [&](const TokenEvent& event) {
-    reference.tokens.push_back(event.token);
-    return true;
-  });
-  CHECK(result.ok()) << result.status().ToString();
-  reference.finish = result->finish;
+  const std::vector<int32_t> end_tokens = EndOfGenerationTokens(loaded.tokenizer);
+  const int vocab = loaded.model->spec().vocab_size;
+  Reference reference{.finish = FinishReason::kLength};
+  std::vector<int32_t> sequence = prompt;
+  while (static_cast<int>(reference.tokens.size()) < max_tokens) {
+    int32_t next = 0;
+    const Status scored = ScorePrompt(
+        *loaded.model, **kv, 0, sequence, kModelBatch,
+        [&](int first, std::span<const float> logits) {
+          const int rows = static_cast<int>(logits.size()) / vocab;
+          if (first + rows != static_cast<int>(sequence.size())) return;  // not the last chunk
+          const std::span<const float> last = logits.subspan(static_cast<size_t>(rows - 1) * vocab);
+          next = static_cast<int32_t>(std::max_element(last.begin(), last.end()) - last.begin());
+        });
+    CHECK(scored.ok()) << scored.ToString();
+    if (std::find(end_tokens.begin(), end_tokens.end(), next) != end_tokens.end()) {
+      reference.finish = FinishReason::kStop;
+      break;
+    }
+    reference.tokens.push_back(next);
+    sequence.push_back(next);
+  }
   return reference;
 }
 
@@ -156,9 +172,9 @@ struct Outcome {
   std::vector<std::vector<std::vector<TokenLogprob>>> top_logprobs;  // per choice
   std::vector<std::string> text;
   std::vector<std::optional<FinishReason>> finish;
-  std::vector<Event> echoes;
+  std::vector<events::Delta> echoes;
   std::optional<Status> error;
-  std::optional<Event> done;
+  std::optional<events::Done> done;
   int prefill_events = 0;
   int first_prefill_done = -1;  // prefill_done of the first progress event
 };
@@ -172,39 +188,34 @@ inline Outcome Collect(RequestHandle& handle, int n = 1) {
   outcome.text.resize(n);
   outcome.finish.resize(n);
   while (std::optional<Event> event = handle.Next(10000)) {
-    EXPECT_FALSE(outcome.done.has_value()) << "an event after kDone";
-    switch (event->kind) {
-      case Event::Kind::kDelta: {
-        EXPECT_FALSE(outcome.finish[event->choice].has_value()) << "a delta after kFinish";
-        if (event->echo) {
-          outcome.echoes.push_back(*event);
-          break;
-        }
-        const int c = event->choice;
-        outcome.tokens[c].insert(outcome.tokens[c].end(), event->tokens.begin(),
-                                 event->tokens.end());
-        outcome.logprobs[c].insert(outcome.logprobs[c].end(), event->logprobs.begin(),
-                                   event->logprobs.end());
-        outcome.top_logprobs[c].insert(outcome.top_logprobs[c].end(), event->top_logprobs.begin(),
-                                       event->top_logprobs.end());
-        outcome.text[c] += event->text;
-        break;
-      }
-      case Event::Kind::kFinish:
-        outcome.finish[event->choice] = event->finish;
-        break;
-      case Event::Kind::kError:
-        outcome.error = event->error;
-        break;
-      case Event::Kind::kDone:
-        outcome.done = *event;
-        break;
-      case Event::Kind::kPrefillProgress:
-        if (outcome.prefill_events++ == 0) outcome.first_prefill_done = event->prefill_done;
-        break;
-    }
+    EXPECT_FALSE(outcome.done.has_value()) << "an event after Done";
+    std::visit(
+        Overloaded{
+            [&](const events::Delta& delta) {
+              EXPECT_FALSE(outcome.finish[delta.choice].has_value()) << "a delta after Finish";
+              if (delta.echo) {
+                outcome.echoes.push_back(delta);
+                return;
+              }
+              const int c = delta.choice;
+              outcome.tokens[c].insert(outcome.tokens[c].end(), delta.tokens.begin(),
+                                       delta.tokens.end());
+              outcome.logprobs[c].insert(outcome.logprobs[c].end(), delta.logprobs.begin(),
+                                         delta.logprobs.end());
+              outcome.top_logprobs[c].insert(outcome.top_logprobs[c].end(),
+                                             delta.top_logprobs.begin(), delta.top_logprobs.end());
+              outcome.text[c] += delta.text;
+            },
+            [&](const events::ToolCallDelta&) { ADD_FAILURE() << "a tool call without tools"; },
+            [&](const events::Finish& finish) { outcome.finish[finish.choice] = finish.reason; },
+            [&](const events::Failure& failure) { outcome.error = failure.error; },
+            [&](const events::Done& done) { outcome.done = done; },
+            [&](const events::PrefillProgress& progress) {
+              if (outcome.prefill_events++ == 0) outcome.first_prefill_done = progress.prefill_done;
+            }},
+        *event);
   }
-  EXPECT_TRUE(outcome.done.has_value()) << "no kDone within 10 s";
+  EXPECT_TRUE(outcome.done.has_value()) << "no Done within 10 s";
   return outcome;
 }
 

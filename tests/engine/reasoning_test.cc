@@ -4,25 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "collect_splitter.h"
+
 namespace snug {
 namespace {
 
 using tokenizer::ChatFormat;
-
-// Everything the splitter releases for `pieces`, Finish included.
-ReasoningDelta Collect(const std::vector<std::string>& pieces,
-                       ChatFormat format = ChatFormat::kHarmony) {
-  ReasoningSplitter splitter(format);
-  ReasoningDelta total;
-  const auto add = [&](ReasoningDelta delta) {
-    total.reasoning += delta.reasoning;
-    total.content += delta.content;
-    for (ToolCall& call : delta.tool_calls) total.tool_calls.push_back(std::move(call));
-  };
-  for (const std::string& piece : pieces) add(splitter.Push(piece));
-  add(splitter.Finish());
-  return total;
-}
 
 // A typical gpt-oss answer after the prompt's "<|start|>assistant" (specs/models.md §8.3).
 const std::string kAnswer =
@@ -84,6 +71,27 @@ TEST(ReasoningSplitterTest, ToolCallsInBothHeaderOrders) {
   EXPECT_EQ(templated.tool_calls[0].recipient, "functions.lookup");
   EXPECT_EQ(templated.tool_calls[0].content_type, "json");
   EXPECT_EQ(templated.tool_calls[0].arguments, "{}");
+}
+
+TEST(ReasoningSplitterTest, ToolCallArgumentsStreamAsPieces) {
+  ReasoningSplitter splitter(ChatFormat::kHarmony, /*tool_calls=*/true);
+  ReasoningDelta delta =
+      splitter.Push("<|channel|>commentary to=functions.f <|constrain|>json<|message|>");
+  ASSERT_EQ(delta.tool_calls.size(), 1u);
+  EXPECT_TRUE(delta.tool_calls[0].opens);
+  EXPECT_FALSE(delta.tool_calls[0].closes);
+  EXPECT_EQ(delta.tool_calls[0].name, "f");
+  EXPECT_EQ(delta.tool_calls[0].arguments, "");
+  delta = splitter.Push("{\"a\":");
+  ASSERT_EQ(delta.tool_calls.size(), 1u);
+  EXPECT_FALSE(delta.tool_calls[0].opens);
+  EXPECT_EQ(delta.tool_calls[0].arguments, "{\"a\":");
+  delta = splitter.Push("1}<|call|>");
+  ASSERT_EQ(delta.tool_calls.size(), 2u);
+  EXPECT_EQ(delta.tool_calls[0].arguments, "1}");
+  EXPECT_FALSE(delta.tool_calls[0].closes);
+  EXPECT_FALSE(delta.tool_calls[1].opens);
+  EXPECT_TRUE(delta.tool_calls[1].closes);
 }
 
 TEST(ReasoningSplitterTest, PreamblesAreContentAndTheTurnEndsAtReturn) {

@@ -30,9 +30,12 @@ int ActivationBlock(DType type) {
     case DType::kF32:
     case DType::kF16:
     case DType::kBF16: return 0;
+    case DType::kQ2_K:
+    case DType::kQ3_K:
     case DType::kQ4_K:
     case DType::kQ5_K:
-    case DType::kQ6_K: return kQK_K;
+    case DType::kQ6_K:
+    case DType::kIQ4_XS: return kQK_K;
     default: return kQK;
   }
 }
@@ -78,6 +81,15 @@ std::vector<uint8_t> RandomWeights(DType type, int64_t rows, int64_t cols, std::
       case DType::kQ6_K:
         PutHalf(block + offsetof(BlockQ6_K, d), RandomScale(rng, 1e-3f, 0.1f));
         break;
+      case DType::kIQ4_NL:
+      case DType::kIQ4_XS: PutHalf(block, RandomScale(rng, 1e-4f, 1e-3f)); break;
+      case DType::kQ2_K:
+        PutHalf(block + offsetof(BlockQ2_K, d), RandomScale(rng, 1e-3f, 0.1f));
+        PutHalf(block + offsetof(BlockQ2_K, dmin), RandomScale(rng, 1e-3f, 0.1f));
+        break;
+      case DType::kQ3_K:
+        PutHalf(block + offsetof(BlockQ3_K, d), RandomScale(rng, 1e-3f, 0.1f));
+        break;
       case DType::kMXFP4: block[0] = rng() % 16 == 0 ? rng() % 2 : 118 + rng() % 20; break;
       default: ADD_FAILURE() << "no generator for " << Name(type);
     }
@@ -100,6 +112,11 @@ double FoldedOffset(DType type, const uint8_t* block) {
     case DType::kQ5_1: return std::fabs(F16ToF32(second));
     case DType::kQ4_K:
     case DType::kQ5_K: return 63.0 * std::fabs(F16ToF32(second));
+    case DType::kQ2_K: {  // dmin, accumulated apart and subtracted at the end
+      uint16_t dmin;
+      std::memcpy(&dmin, block + offsetof(BlockQ2_K, dmin), 2);
+      return 15.0 * std::fabs(F16ToF32(dmin));
+    }
     default: return 0.0;
   }
 }
@@ -247,7 +264,8 @@ INSTANTIATE_TEST_SUITE_P(AllWeightTypes, MatMulTest,
                          testing::Values(DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0,
                                          DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
                                          DType::kQ4_K, DType::kQ5_K, DType::kQ6_K,
-                                         DType::kMXFP4),
+                                         DType::kMXFP4, DType::kQ2_K, DType::kQ3_K,
+                                         DType::kIQ4_NL, DType::kIQ4_XS),
                          [](const testing::TestParamInfo<DType>& info) {
                            return std::string(Name(info.param));
                          });

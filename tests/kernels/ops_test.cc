@@ -60,6 +60,23 @@ TEST(OpsTest, RmsNorm) {
   }
 }
 
+TEST(OpsTest, LayerNorm) {
+  for (const int64_t n : kLengths) {
+    // An offset far from zero beside a small spread: the one-pass variance would cancel.
+    std::vector<float> x = Random(n, 0.5f, 3);
+    for (float& v : x) v += 40.0f;
+    const std::vector<float> weight = Random(n, 2.0f, 4), bias = Random(n, 1.0f, 5);
+    std::vector<float> expected(n);
+    reference::LayerNorm(x.data(), weight.data(), bias.data(), 1e-5f, n, expected.data());
+    for (const int64_t target : SupportedTargets()) {
+      ScopedTarget scope(target);
+      std::vector<float> y = x;
+      LayerNorm(y.data(), weight.data(), bias.data(), 1e-5f, n, y.data());  // in place
+      ExpectNear(y, expected, 2e-5f, 1e-4f, Label("LayerNorm", target, n));
+    }
+  }
+}
+
 TEST(OpsTest, Softmax) {
   for (const int64_t n : kLengths) {
     // Scores near 1000 check that the max is subtracted (exp(1000) overflows f32).

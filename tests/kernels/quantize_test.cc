@@ -94,7 +94,8 @@ TEST(QuantizeTest, Mxfp4MatchesGgmlReference) {
 TEST(QuantizeTest, AllZeroBlocksDequantizeToZero) {
   const std::vector<float> zeros(256, 0.0f);
   for (const DType type : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
-                           DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kMXFP4}) {
+                           DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kMXFP4,
+                           DType::kQ2_K, DType::kQ3_K, DType::kIQ4_NL, DType::kIQ4_XS}) {
     std::vector<uint8_t> bytes(RowBytes(type, 256));
     Quantize(type, zeros.data(), 1, 256, bytes.data());
     std::vector<float> y(256, 1.0f);

@@ -243,6 +243,16 @@ std::vector<uint8_t> RandomRow(DType type, int64_t elements, std::mt19937& rng) 
     case DType::kQ6_K:
       half_offsets = {208};
       break;
+    case DType::kIQ4_NL:
+    case DType::kIQ4_XS:
+      half_offsets = {0};
+      break;
+    case DType::kQ2_K:
+      half_offsets = {80, 82};
+      break;
+    case DType::kQ3_K:
+      half_offsets = {108};
+      break;
     case DType::kBF16:
       for (size_t i = 0; i < bytes.size(); i += 2) {
         const uint16_t bits = F32ToBf16(uniform(rng) * 1e3f);
@@ -267,7 +277,8 @@ TEST(DequantizeRowTest, BitExactWithReferenceOnEveryTarget) {
   std::mt19937 rng(1);
   const DType types[] = {DType::kF32,  DType::kF16,  DType::kBF16, DType::kQ8_0,
                          DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1,
-                         DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kMXFP4};
+                         DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kMXFP4,
+                         DType::kQ2_K, DType::kQ3_K, DType::kIQ4_NL, DType::kIQ4_XS};
   for (const DType type : types) {
     const int block = Info(type).block_elements;
     for (const int64_t blocks : {1, 7, 33}) {
@@ -287,7 +298,8 @@ TEST(DequantizeRowTest, BitExactWithReferenceOnEveryTarget) {
 
 TEST(DequantizeRowTest, KTypesFromRandomBytesAreFinite) {
   std::mt19937 rng(2);
-  for (const DType type : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
+  for (const DType type : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K, DType::kQ2_K, DType::kQ3_K,
+                           DType::kIQ4_XS}) {
     const std::vector<uint8_t> row = RandomRow(type, 4 * 256, rng);
     for (const float v : Dequantized(type, row.data(), 4 * 256)) ASSERT_TRUE(std::isfinite(v));
   }

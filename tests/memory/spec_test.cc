@@ -144,10 +144,12 @@ TEST(ReadModelFactsTest, CountsEveryTensorByte) {
 }
 
 // The arena planned from the spec equals Model::activation_bytes() of the loaded model, for
-// every weight type (the matmul scratch depends on it) and several batch sizes.
+// every architecture's preset, every weight type (the matmul scratch depends on it) and several
+// batch sizes; so does the KV cache the plan counts and the one the engine creates.
 TEST(PlanActivationsTest, EqualsTheLoadedModelsArena) {
   ThreadPool pool(1);
-  for (const std::string preset : {"gemma3-tiny", "llama-tiny"}) {
+  for (const std::string preset :
+       {"gemma3-tiny", "gemma4-tiny", "gemma4-unified-tiny", "gptoss-tiny", "llama-tiny"}) {
     for (DType type : {DType::kF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
       const Written written = Write(preset, type);
       const Result<ModelFacts> facts = ReadModelFacts(*written.file);
@@ -160,11 +162,35 @@ TEST(PlanActivationsTest, EqualsTheLoadedModelsArena) {
         const ActivationBytes planned =
             PlanActivations(facts->spec, facts->projections, batch_tokens);
         EXPECT_EQ(planned.total(), static_cast<int64_t>((*model)->activation_bytes()));
-        EXPECT_EQ(planned.experts, 0);
+        EXPECT_EQ(planned.experts > 0, written.plan.config.num_experts > 0);
+        EXPECT_EQ(planned.media > 0, written.plan.config.image_patch_px > 0);
         if (type != DType::kF16) {
           EXPECT_GT(planned.matmul_scratch, 0);
         }
       }
+    }
+  }
+}
+
+TEST(PlanKvTest, EqualsTheCacheTheEngineCreates) {
+  for (const std::string preset :
+       {"gemma3-tiny", "gemma4-tiny", "gemma4-unified-tiny", "gptoss-tiny", "llama-tiny"}) {
+    const Written written = Write(preset, DType::kQ8_0);
+    const Result<ModelFacts> facts = ReadModelFacts(*written.file);
+    ASSERT_TRUE(facts.ok()) << facts.status().ToString();
+    for (KvType kv_type : {KvType::kF16, KvType::kQ8_0, KvType::kQ4_0}) {
+      SCOPED_TRACE(preset + " " + std::string(KvTypeName(kv_type)));
+      PlanOptions options{.kv_type = kv_type, .batch_tokens = 32};
+      options.parallel = 2;
+      options.min_context_tokens = 64;
+      const MemoryPlan plan = Plan(*facts, options, Budget{.bytes = int64_t{1} << 30});
+      ASSERT_TRUE(plan.fits) << plan.verdict;
+      auto kv = KvCache::Create(facts->spec.KvLayers(), {.slots = plan.sequences,
+                                                         .context_tokens = plan.context_tokens,
+                                                         .batch_tokens = plan.batch_tokens,
+                                                         .type = kv_type});
+      ASSERT_TRUE(kv.ok()) << kv.status().ToString();
+      EXPECT_EQ(plan.kv_bytes, static_cast<int64_t>((*kv)->bytes()));
     }
   }
 }

@@ -4,9 +4,15 @@
 // steps; token ids must be identical (a swap between two candidates closer than the tolerance
 // in both engines is reported as a near-tie and ends that prompt's comparison) and the
 // reference's top-5 log-probabilities must match snug's within the type's tolerance.
+// Types mlx4 / mlx8 test MLX directories (issue 10): `snug make-model --format mlx --bits N`
+// (MoE presets: mxfp4 experts, as mlx-community's MXFP4-Q8 files), `snug convert --type f32` of
+// that directory for llama.cpp (the exact dequantized weights), snug on the directory itself.
 // --kv-type q8_0|q4_0 runs both engines with that KV cache type (llama.cpp's own quantized KV
 // cache, which needs its flash attention), adding the KV type's tolerance to the weights'.
+// CI runs 3 prompts × 16 steps (tests/reference/CMakeLists.txt: llama.cpp's full-vocabulary
+// probabilities per step are most of the time); by hand the default is all 5 × 32.
 //   node conformance.mjs --snug PATH/snug --out DIR [--presets a,b] [--types t1,t2] [--steps N]
+//                        [--prompts N]
 //                        [--expert-type T]   (MoE presets: the experts' type, make-model's default
 //                                             MXFP4 otherwise; the case's tolerance is the looser
 //                                             of the two types')
@@ -33,6 +39,7 @@ const outDir = option("--out");
 const presets = option("--presets", "gemma3-tiny,llama-tiny").split(",");
 const types = option("--types", "f32,f16,bf16,q8_0,q4_0,q4_k,q6_k").split(",");
 const steps = Number(option("--steps", "32"));
+const promptCount = Number(option("--prompts", "5"));
 const expertType = option("--expert-type", "");
 const kvType = option("--kv-type", "f16").toLowerCase();
 if (!["f16", "q8_0", "q4_0"].includes(kvType)) {
@@ -56,7 +63,14 @@ const keep = args.includes("--keep");
 // The reference itself is not exact to better than ~0.2, hence 0.3, and a token swap counts as
 // a near-tie only when the two tokens are inside that bound of each other in both engines.
 const tolerance = {f32: 0.02, f16: 0.03, bf16: 0.1, q8_0: 0.3, q4_0: 0.3, q4_1: 0.3,
-                   q5_0: 0.3, q5_1: 0.3, q4_k: 0.3, q5_k: 0.3, q6_k: 0.3, mxfp4: 0.3};
+                   q5_0: 0.3, q5_1: 0.3, q4_k: 0.3, q5_k: 0.3, q6_k: 0.3, mxfp4: 0.3,
+                   // The low-bit types of Q2_K / Q3_K_M / IQ4 files: the same activation
+                   // rounding against the same dequantized weights (llama.cpp: q8_K for the
+                   // 256-value types, q8_0 for iq4_nl).
+                   q2_k: 0.3, q3_k: 0.3, iq4_nl: 0.3, iq4_xs: 0.3,
+                   // MLX affine: the same 8-bit activations against the same weights (snug),
+                   // while llama.cpp runs them dequantized to f32 (its error is f32's).
+                   mlx4: 0.3, mlx8: 0.3};
 // Mixtures of experts (gpt-oss) route each token to its top-k experts: a discrete choice. When
 // a router's k-th and (k+1)-th logits lie closer than the engines' rounding differences (8-bit
 // activations with an f32 scale in snug, f16 in llama.cpp; Q rounded to f16 in its attention;
@@ -87,13 +101,14 @@ const isMoe = (preset) => preset.startsWith("gptoss");
 // within one engine moves log-probabilities by up to 1.9).
 const kvTolerance = {f16: 0, q8_0: 0.1, q4_0: 0.4};
 
+// The first three (prose, code, two scripts) are CI's.
 const prompts = [
   "The quick brown fox jumps over the lazy dog.",
   "def fibonacci(n):\n    if n < 2:\n        return n\n",
-  "Once upon a time, in a small village by the sea,",
   "東京は日本の首都です。 Paris is the capital of France.",
+  "Once upon a time, in a small village by the sea,",
   "1, 2, 3, 5, 8, 13, 21,",
-];
+].slice(0, promptCount);
 
 function runSnug(path, promptTokens) {
   const output = execFileSync(snug, ["run", path, "--tokens", promptTokens.join(","), "--json",
@@ -149,15 +164,26 @@ for (const preset of presets) {
     const path = join(outDir, `${preset}-${type}${expertType ? "-" + expertType : ""}.gguf`);
     const limit = Math.max(tolerance[type] ?? 0.05,
                            expertType ? tolerance[expertType] ?? 0.05 : 0) + kvTolerance[kvType];
+    const mlxBits = type.startsWith("mlx") ? type.slice(3) : "";
+    const snugPath = mlxBits ? path.replace(/\.gguf$/, "-mlx") : path;
     try {
-      execFileSync(snug, ["make-model", preset, "--vocab", vocab, "--type", type, "--seed", "7",
-                          ...(expertType ? ["--expert-type", expertType] : []),
-                          "-q", "-o", path], {stdio: ["ignore", "inherit", "inherit"]});
+      const inherit = {stdio: ["ignore", "inherit", "inherit"]};
+      if (mlxBits) {
+        execFileSync(snug, ["make-model", preset, "--vocab", vocab, "--format", "mlx",
+                            "--bits", mlxBits, "--seed", "7",
+                            ...(isMoe(preset) ? ["--expert-type", "mxfp4"] : []),
+                            "-q", "-o", snugPath], inherit);
+        execFileSync(snug, ["convert", snugPath, "-o", path, "--type", "f32"], inherit);
+      } else {
+        execFileSync(snug, ["make-model", preset, "--vocab", vocab, "--type", type, "--seed", "7",
+                            ...(expertType ? ["--expert-type", expertType] : []),
+                            "-q", "-o", path], inherit);
+      }
       const reference = await runLlama(llama, path);
       let worst = 0, mismatches = 0, compared = 0, ties = 0, routingTies = 0;
       const routingRule = isMoe(preset) && limit >= tolerance.q8_0;
       for (const [index, {promptTokens, generated}] of reference.entries()) {
-        const ours = runSnug(path, promptTokens);
+        const ours = runSnug(snugPath, promptTokens);
         const count = Math.min(generated.length, ours.length);
         if (ours.length !== generated.length) {
           console.error(`FAIL ${label} prompt ${index}: ${ours.length} tokens vs ` +
@@ -215,6 +241,7 @@ for (const preset of presets) {
       failures++;
     } finally {
       if (!keep) rmSync(path, {force: true});
+      if (!keep && mlxBits) rmSync(snugPath, {force: true, recursive: true});
     }
   }
 }

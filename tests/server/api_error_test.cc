@@ -181,16 +181,20 @@ TEST(ParseBody, RefusesWhatIsNotAnObject) {
 
 TEST(ResolveMaxTokens, ChecksTheContext) {
   GenerationParams params;
-  auto chat = ResolveMaxTokens(params, Endpoint::kChat, 10, 64, "messages");
+  auto chat = ResolveMaxTokens(params, Endpoint::kChat, 10, 64, "messages", 0);
   ASSERT_TRUE(chat.ok());
   EXPECT_EQ(*chat, 54);  // the rest of the context
-  auto completions = ResolveMaxTokens(params, Endpoint::kCompletions, 10, 64, "prompt");
+  auto completions = ResolveMaxTokens(params, Endpoint::kCompletions, 10, 64, "prompt", 0);
   EXPECT_EQ(*completions, 16);
-  auto full = ResolveMaxTokens(params, Endpoint::kChat, 64, 64, "messages");
+  // --max-tokens-default bounds both, within the room left.
+  EXPECT_EQ(*ResolveMaxTokens(params, Endpoint::kChat, 10, 64, "messages", 20), 20);
+  EXPECT_EQ(*ResolveMaxTokens(params, Endpoint::kCompletions, 10, 64, "prompt", 20), 20);
+  EXPECT_EQ(*ResolveMaxTokens(params, Endpoint::kChat, 60, 64, "messages", 20), 4);
+  auto full = ResolveMaxTokens(params, Endpoint::kChat, 64, 64, "messages", 0);
   ASSERT_FALSE(full.ok());
   EXPECT_EQ(full.error().code, "context_length_exceeded");
   params.max_tokens = 60;
-  auto over = ResolveMaxTokens(params, Endpoint::kChat, 10, 64, "messages");
+  auto over = ResolveMaxTokens(params, Endpoint::kChat, 10, 64, "messages", 20);
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.error().param, "messages");
   EXPECT_NE(over.error().message.find("70"), std::string::npos);

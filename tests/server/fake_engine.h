@@ -63,7 +63,7 @@ class FakeHandle : public RequestHandle {
     if (endless_ && !cancelled_) {
       // A long generation: a token every 2 ms until cancelled.
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      Event delta;
+      events::Delta delta;
       delta.text = "x";
       delta.tokens = ByteTokens("x");
       return delta;
@@ -71,13 +71,8 @@ class FakeHandle : public RequestHandle {
     if (endless_ && cancelled_ && !ended_) {
       ended_ = true;
       events_.clear();
-      Event finish;
-      finish.kind = Event::Kind::kFinish;
-      finish.finish = FinishReason::kCancelled;
-      events_.push_back(finish);
-      Event done;
-      done.kind = Event::Kind::kDone;
-      events_.push_back(done);
+      events_.push_back(events::Finish{.reason = FinishReason::kCancelled});
+      events_.push_back(events::Done{});
     }
     if (events_.empty()) return std::nullopt;
     Event event = std::move(events_.front());
@@ -112,20 +107,19 @@ class FakeEngine : public Engine {
     }
     if (!submit_status.ok()) return submit_status;
     std::deque<Event> events;
-    Event progress;
-    progress.kind = Event::Kind::kPrefillProgress;
-    progress.prefill_done = progress.prefill_total = static_cast<int>(request.prompt.size());
-    events.push_back(progress);
+    const int prompt_tokens = static_cast<int>(request.prompt.size());
+    events.push_back(
+        events::PrefillProgress{.prefill_done = prompt_tokens, .prefill_total = prompt_tokens});
     int completion_tokens = 0;
     for (int choice = 0; choice < request.n; ++choice) {
       if (request.reasoning_format) {  // a reasoning model thinks first
-        Event thought;
+        events::Delta thought;
         thought.choice = choice;
         thought.reasoning = "Let me think.";
         events.push_back(thought);
       }
       for (const std::string piece : {"Hello", " world"}) {
-        Event delta;
+        events::Delta delta;
         delta.choice = choice;
         delta.text = piece;
         delta.tokens = ByteTokens(piece);
@@ -138,26 +132,15 @@ class FakeEngine : public Engine {
         }
         events.push_back(delta);
         if (fail_mid_stream) {
-          Event error;
-          error.kind = Event::Kind::kError;
-          error.error = Internal("engine: a step failed: test");
-          events.push_back(error);
+          events.push_back(events::Failure{Internal("engine: a step failed: test")});
           break;
         }
       }
       if (fail_mid_stream) break;
-      Event finish;
-      finish.kind = Event::Kind::kFinish;
-      finish.choice = choice;
-      finish.finish = FinishReason::kStop;
-      events.push_back(finish);
+      events.push_back(events::Finish{.choice = choice, .reason = FinishReason::kStop});
     }
-    Event done;
-    done.kind = Event::Kind::kDone;
-    done.prompt_tokens = static_cast<int>(request.prompt.size());
-    done.completion_tokens = completion_tokens;
-    done.cached_tokens = 3;
-    events.push_back(done);
+    events.push_back(events::Done{
+        .prompt_tokens = prompt_tokens, .completion_tokens = completion_tokens, .cached_tokens = 3});
     return std::unique_ptr<RequestHandle>(
         std::make_unique<FakeHandle>(std::move(events), endless, &cancels));
   }
@@ -165,6 +148,7 @@ class FakeEngine : public Engine {
   EngineStats Stats() const override {
     EngineStats stats;
     stats.slots = 4;
+    stats.queue_limit = 2;
     stats.running = 1;
     stats.waiting = 2;
     stats.kv_bytes = 12345;
@@ -175,6 +159,9 @@ class FakeEngine : public Engine {
   void Shutdown(int) override {}
   int context_tokens() const override { return context; }
   const std::string& model_name() const override { return name_; }
+  const MediaSupport& media_support() const override { return media; }
+
+  MediaSupport media;  // what the fake model "takes" (tests set it)
 
   std::vector<Request> requests() const {
     std::lock_guard lock(mutex_);

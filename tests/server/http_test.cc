@@ -177,10 +177,9 @@ TEST_F(ServerTest, ChatCompletionRendersTheConversationAndAnswers) {
   // The engine got the Gemma rendering of system (from developer) + user, as tokens.
   const std::vector<tokenizer::ChatMessage> messages = {{"system", "Be brief."},
                                                         {"user", "Hi\nthere"}};
-  auto text = tokenizer::RenderChat(tokenizer::ChatFormat::kGemma3, messages);
-  ASSERT_TRUE(text.ok());
-  const auto expected =
-      testing::TestTokenizer().Encode(*text, {.add_bos = false, .parse_special = true});
+  auto rendered = tokenizer::RenderChatPrompt(tokenizer::ChatFormat::kGemma3, messages);
+  ASSERT_TRUE(rendered.ok());
+  const auto expected = tokenizer::EncodeChat(testing::TestTokenizer(), *rendered);
   const std::vector<Request> requests = engine_.requests();
   ASSERT_EQ(requests.size(), 1u);
   const Request& request = requests[0];
@@ -191,6 +190,82 @@ TEST_F(ServerTest, ChatCompletionRendersTheConversationAndAnswers) {
   EXPECT_EQ(request.sampling.seed, 7u);
   EXPECT_EQ(request.stop, std::vector<std::string>{"END"});
   EXPECT_EQ(body["usage"]["prompt_tokens"], static_cast<int>(expected.size()));
+}
+
+// Gemma 4 thinks when chat_template_kwargs.enable_thinking says so, or when a reasoning_effort
+// is given (unless enable_thinking is false); its thought channel is split into `reasoning`.
+TEST_F(ServerTest, Gemma4ThinkingSwitchAndToolRequests) {
+  engine_.context = 1024;
+  Start({}, /*load=*/false);
+  Load(tokenizer::ChatFormat::kGemma4);
+  const auto prompt_of = [&](const json& extra) {
+    auto result = Post("/v1/chat/completions", Chat(extra));
+    EXPECT_TRUE(result && result->status == 200) << (result ? result->body : "");
+    const std::vector<Request> requests = engine_.requests();
+    EXPECT_EQ(requests.back().reasoning_format, tokenizer::ChatFormat::kGemma4);
+    return testing::TestTokenizer().Decode(requests.back().prompt);
+  };
+  EXPECT_EQ(prompt_of(json::object()).find("<|think|>"), std::string::npos);
+  EXPECT_NE(prompt_of({{"chat_template_kwargs", {{"enable_thinking", true}}}}).find("<|think|>"),
+            std::string::npos);
+  EXPECT_NE(prompt_of({{"reasoning_effort", "low"}}).find("<|think|>"), std::string::npos);
+  EXPECT_EQ(prompt_of({{"reasoning_effort", "low"},
+                       {"chat_template_kwargs", {{"enable_thinking", false}}}})
+                .find("<|think|>"),
+            std::string::npos);
+  ExpectError(Post("/v1/chat/completions",
+                   Chat({{"chat_template_kwargs", {{"enable_thinking", "yes"}}}})),
+              400, "chat_template_kwargs.enable_thinking");
+
+  // Tools: declared in the prompt, parsed from the output, one call at most when asked.
+  const json tools = json::parse(R"([{"type": "function", "function": {"name": "get_time",
+      "parameters": {"type": "object", "properties": {}}}}])");
+  EXPECT_NE(prompt_of({{"tools", tools}, {"parallel_tool_calls", false}})
+                .find("<|tool>declaration:get_time"),
+            std::string::npos);
+  Request request = engine_.requests().back();
+  EXPECT_EQ(request.tool_format, tokenizer::ChatFormat::kGemma4);
+  EXPECT_FALSE(request.parallel_tool_calls);
+  EXPECT_EQ(request.grammar, nullptr);
+  prompt_of({{"tools", tools}, {"tool_choice", "required"}});
+  EXPECT_NE(engine_.requests().back().grammar, nullptr);
+  EXPECT_EQ(prompt_of({{"tools", tools}, {"tool_choice", "none"}}).find("<|tool>"),
+            std::string::npos);
+  EXPECT_FALSE(engine_.requests().back().tool_format.has_value());
+  ExpectError(Post("/v1/chat/completions",
+                   Chat({{"tools", tools},
+                         {"tool_choice", {{"type", "function"}, {"function", {{"name", "x"}}}}}})),
+              400, "tool_choice");
+  ExpectError(Post("/v1/chat/completions", Chat({{"tool_choice", "required"}})), 400,
+              "tool_choice");
+}
+
+// gpt-oss with tool_choice auto: strict functions' arguments get grammars the engine applies once
+// the model addresses them; a strict schema outside the subset is a 400 naming it.
+TEST_F(ServerTest, HarmonyStrictToolsGetArgumentGrammars) {
+  engine_.context = 2048;
+  Start({}, /*load=*/false);
+  Load(tokenizer::ChatFormat::kHarmony);
+  const json tools = json::parse(R"([
+      {"type": "function", "function": {"name": "strict_one", "strict": true,
+       "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}},
+      {"type": "function", "function": {"name": "loose_one",
+       "parameters": {"type": "object", "properties": {"a": {"type": "string", "pattern": "x"}}}}}])");
+  auto result = Post("/v1/chat/completions", Chat({{"tools", tools}}));
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  const Request request = engine_.requests().back();
+  EXPECT_EQ(request.tool_format, tokenizer::ChatFormat::kHarmony);
+  EXPECT_EQ(request.argument_grammars.size(), 1u);
+  EXPECT_TRUE(request.argument_grammars.contains("strict_one"));
+  EXPECT_EQ(request.grammar, nullptr);
+  json bad = tools;
+  bad[1]["function"]["strict"] = true;
+  const json error =
+      ExpectError(Post("/v1/chat/completions", Chat({{"tools", bad}})), 400,
+                  "tools[1].function.parameters");
+  EXPECT_NE(error["message"].get<std::string>().find("unsupported keyword 'pattern'"),
+            std::string::npos);
 }
 
 TEST_F(ServerTest, HarmonyReasoningGoesToItsOwnField) {
@@ -396,22 +471,32 @@ TEST_F(ServerTest, ErrorTable) {
   ExpectError(Post("/v1/chat/completions", Chat({{"n", 5}})), 400, "n");  // 4 slots
   ExpectError(
       Post("/v1/chat/completions", Chat({{"messages", {{{"role", "tool"}, {"content", "x"}}}}})),
+      400, "messages[0].tool_call_id");
+  ExpectError(
+      Post("/v1/chat/completions", Chat({{"messages", {{{"role", "robot"}, {"content", "x"}}}}})),
       400, "messages[0].role");
+  // The fake model takes no images: the part is refused by name (tests/server/media_test.cc).
   ExpectError(
       Post("/v1/chat/completions",
            Chat({{"messages", {{{"role", "user"}, {"content", {{{"type", "image_url"}}}}}}}})),
+      400, "messages[0].content[0]");
+  ExpectError(
+      Post("/v1/chat/completions",
+           Chat({{"messages", {{{"role", "user"}, {"content", {{{"type", "video"}}}}}}}})),
       400, "messages[0].content[0].type");
   // A conversation the format cannot express: a precise 400 on messages.
   ExpectError(Post("/v1/chat/completions", Chat({{"messages",
                                                   {{{"role", "assistant"}, {"content", "a"}},
                                                    {{"role", "assistant"}, {"content", "b"}}}}})),
               400, "messages");
-  // Unknown and missing model.
-  json error = ExpectError(Post("/v1/chat/completions", Chat({{"model", "gpt-4"}})), 404, "model");
+  // Any model name, or none, is served by the one model (see CheckModel); a name that is not
+  // a string is a 400; retrieving a model that is not served is a 404.
+  EXPECT_EQ(Post("/v1/chat/completions", Chat({{"model", "gpt-4"}}))->status, 200);
+  EXPECT_EQ(Post("/v1/chat/completions", {{"messages", Chat()["messages"]}})->status, 200);
+  ExpectError(Post("/v1/chat/completions", Chat({{"model", 4}})), 400, "model");
+  json error = ExpectError(Client().Get("/v1/models/gpt-4"), 404, "model");
   EXPECT_EQ(error["code"], "model_not_found");
-  ExpectError(Post("/v1/chat/completions", {{"messages", Chat()["messages"]}}), 400, "model");
-  // The engine's own name is accepted too.
-  EXPECT_EQ(Post("/v1/chat/completions", Chat({{"model", "fake-model"}}))->status, 200);
+  EXPECT_EQ(Client().Get("/v1/models/tiny")->status, 200);
   // Context exceeded: prompt + max_tokens over the 64 tokens one request may use.
   error = ExpectError(Post("/v1/chat/completions", Chat({{"max_tokens", 60}})), 400, "messages");
   EXPECT_EQ(error["code"], "context_length_exceeded");
@@ -445,6 +530,39 @@ TEST_F(ServerTest, ErrorTable) {
               "prompt[1]");
   ExpectError(Post("/v1/completions", {{"model", "tiny"}, {"prompt", 5}}), 400, "prompt");
   ExpectError(Post("/v1/completions", {{"model", "tiny"}}), 400, "prompt");
+  // More prompts than an idle server admits at once (4 slots / n, plus a queue of 2) can never
+  // run: a 400 naming the limit, not a 429 that no retry clears.
+  const std::vector<std::string> seven(7, "a");
+  error = ExpectError(Post("/v1/completions", {{"model", "tiny"}, {"prompt", seven}}), 400,
+                      "prompt");
+  EXPECT_NE(error["message"].get<std::string>().find("at most 6 "), std::string::npos) << error;
+  EXPECT_EQ(Post("/v1/completions", {{"model", "tiny"}, {"prompt", std::vector<std::string>(6, "a")}})
+                ->status,
+            200);
+  const std::vector<std::string> five(5, "a");
+  ExpectError(Post("/v1/completions", {{"model", "tiny"}, {"prompt", five}, {"n", 2}}), 400,
+              "prompt");
+}
+
+// Input quoted back in an error is cut: a 1 MB role or type, or a 7 KB model id, does not make
+// a 1 MB error body.
+TEST_F(ServerTest, ReflectedInputIsCut) {
+  Start();
+  const std::string huge(1 << 20, 'x');
+  auto small = [](const httplib::Result& result, int status) {
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, status) << result->body.substr(0, 300);
+    EXPECT_LT(result->body.size(), 600u) << result->body.substr(0, 300);
+  };
+  small(Client().Get(("/v1/models/" + std::string(7000, 'm')).c_str()), 404);
+  small(Post("/v1/chat/completions", Chat({{"messages", {{{"role", huge}, {"content", "x"}}}}})),
+        400);
+  small(Post("/v1/chat/completions",
+             Chat({{"messages", {{{"role", "user"}, {"content", {{{"type", huge}}}}}}}})),
+        400);
+  small(Post("/v1/chat/completions", Chat({{"response_format", {{"type", huge}}}})), 400);
+  small(Post("/detokenize", {{"tokens", {huge}}}), 400);
+  small(Client().Get("/v1/models", {{"Host", std::string(8000, 'h')}}), 403);
 }
 
 TEST_F(ServerTest, ApiKeyGuardsEverythingButHealth) {
@@ -554,6 +672,45 @@ TEST_F(ServerTest, MetricsCountRequestsAndShowTheEngine) {
   EXPECT_NE(text.find("snug_kv_cache_bytes 12345"), std::string::npos);
   EXPECT_NE(text.find("snug_prompt_cached_tokens_total 300"), std::string::npos);
   EXPECT_NE(text.find("snug_prefix_cache_hits_total 7"), std::string::npos);
+}
+
+// Issue 14 item 8: a non-streamed answer holds its size until it is sent; what all of them
+// hold draws from the response budget the memory plan counts.
+TEST_F(ServerTest, NonStreamedAnswersAreBoundedByTheResponseBudget) {
+  ServerOptions options;
+  options.response_budget_bytes = 4096;
+  Start(options);
+  // "Hello world" is 11 tokens; with 20 alternatives each its logprobs alone are estimated at
+  // 11 × 21 × 256 bytes, past the whole budget: refused, cancelled, and the budget given back.
+  const int cancels_before = engine_.cancels.load();
+  json error = ExpectError(
+      Post("/v1/chat/completions", Chat({{"logprobs", true}, {"top_logprobs", 20}})), 400,
+      "stream");
+  EXPECT_EQ(error["code"], "response_too_large");
+  EXPECT_NE(error["message"].get<std::string>().find("4096 bytes"), std::string::npos);
+  EXPECT_GT(engine_.cancels.load(), cancels_before);
+  EXPECT_EQ(context_->response_budget().used_bytes(), 0u);
+
+  // The same answer streamed is not held whole, and a plain answer fits.
+  auto streamed =
+      Post("/v1/chat/completions",
+           Chat({{"logprobs", true}, {"top_logprobs", 20}, {"stream", true}}));
+  ASSERT_TRUE(streamed);
+  EXPECT_EQ(streamed->status, 200);
+  auto plain = Post("/v1/chat/completions", Chat());
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 200) << plain->body;
+  EXPECT_EQ(context_->response_budget().used_bytes(), 0u);
+
+  // Other answers holding the budget: 429 with Retry-After, then fine once they are sent.
+  ASSERT_TRUE(context_->response_budget().TryTake(4096 - 16));
+  auto busy = Post("/v1/completions", {{"model", "tiny"}, {"prompt", "Hi"}});
+  ExpectError(busy, 429, "");
+  EXPECT_EQ(busy->get_header_value("Retry-After"), "1");
+  context_->response_budget().Give(4096 - 16);
+  auto after = Post("/v1/completions", {{"model", "tiny"}, {"prompt", "Hi"}});
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 200) << after->body;
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ TEST(ChatFormatHarmony, RefusalsNameTheMessage) {
   const std::vector<ChatMessage> tool = {{"user", "q"}, {"tool", "{}"}};
   r = RenderChat(ChatFormat::kHarmony, tool);
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("message 2 has role 'tool'"), std::string::npos);
+  EXPECT_NE(r.status().message().find("message 2 is a tool result with no tool call"), std::string::npos);
   const std::vector<ChatMessage> channel = {{"user", "q"},
                                             {"assistant", "<|channel|>final<|message|>x"}};
   r = RenderChat(ChatFormat::kHarmony, channel);

@@ -1,19 +1,13 @@
-#include "engine/generate.h"
+// ScorePrompt (score.h): the prompt in chunks through Model::Forward, every row's logits out.
+#include "engine/score.h"
 
 #include <algorithm>
-#include <chrono>
 #include <numeric>
-#include <span>
 #include <string>
+#include <vector>
 
 namespace snug {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 Status CheckFits(const KvCache& kv, size_t prompt_tokens, int max_tokens) {
   if (prompt_tokens == 0) return InvalidArgument("engine: the prompt is empty");
@@ -55,64 +49,6 @@ void RunChunk(Model& model, KvCache& kv, int slot, std::span<const int32_t> toke
 }
 
 }  // namespace
-
-Result<GenerateResult> Generate(Model& model, KvCache& kv, int slot,
-                                const GenerateRequest& request,
-                                const std::function<bool(const TokenEvent&)>& on_token) {
-  RETURN_IF_ERROR(CheckFits(kv, request.prompt.size(), request.max_tokens));
-  RETURN_IF_ERROR(CheckTokens(model, request.prompt));
-  const int vocab = model.spec().vocab_size;
-  const int prompt_tokens = static_cast<int>(request.prompt.size());
-  const int chunk = std::max(1, request.batch_tokens);
-  // Sized once: one row of logits, and position/slot scratch for the largest chunk.
-  std::vector<float> logits(vocab);
-  std::vector<int32_t> positions, slots;
-  positions.reserve(std::min(chunk, prompt_tokens));
-  slots.reserve(std::min(chunk, prompt_tokens));
-  GenerateResult result;
-  result.prompt_tokens = prompt_tokens;
-  kv.Clear(slot);
-
-  const std::span<const int32_t> prompt(request.prompt);
-  const int32_t first_row = 0;
-  const Clock::time_point prefill_start = Clock::now();
-  for (int begin = 0; begin < prompt_tokens; begin += chunk) {
-    const int end = std::min(prompt_tokens, begin + chunk);
-    // Only the last chunk's last row needs logits.
-    const int32_t last_row = end - begin - 1;
-    const std::span<const int32_t> rows =
-        end == prompt_tokens ? std::span<const int32_t>(&last_row, 1) : std::span<const int32_t>();
-    RunChunk(model, kv, slot, prompt.subspan(begin, end - begin), begin, positions, slots, rows,
-             logits.data());
-  }
-  result.prefill_seconds = SecondsSince(prefill_start);
-
-  Sampler sampler(request.sampling, vocab, request.max_tokens);
-  sampler.AddPrompt(request.prompt);
-  const Clock::time_point decode_start = Clock::now();
-  TokenEvent event;
-  event.top.reserve(request.top_logprobs);
-  while (result.generated_tokens < request.max_tokens) {
-    if (request.top_logprobs > 0) TopLogprobs(logits, request.top_logprobs, event.top);
-    event.token = sampler.Sample(logits.data());
-    if (request.logprobs || request.top_logprobs > 0) event.logprob = Logprob(logits, event.token);
-    if (std::find(request.stop_tokens.begin(), request.stop_tokens.end(), event.token) !=
-        request.stop_tokens.end()) {
-      result.finish = FinishReason::kStop;
-      break;
-    }
-    ++result.generated_tokens;
-    if (!on_token(event)) {
-      result.finish = FinishReason::kStop;
-      break;
-    }
-    if (result.generated_tokens == request.max_tokens) break;
-    RunChunk(model, kv, slot, std::span<const int32_t>(&event.token, 1), kv.length(slot),
-             positions, slots, std::span<const int32_t>(&first_row, 1), logits.data());
-  }
-  result.decode_seconds = SecondsSince(decode_start);
-  return result;
-}
 
 Status ScorePrompt(Model& model, KvCache& kv, int slot, std::span<const int32_t> prompt,
                    int chunk_tokens,

@@ -3,7 +3,7 @@
 #   make test      install the test toolchain too, build everything, run the whole suite (CI)
 #   make install   build snug and install it under PREFIX (default /usr/local)
 .PHONY: demo test setup setup-app build build-app install uninstall build-asan build-arm64 \
-        build-fuzz test-release test-asan test-arm64 test-fuzz test-slow bench clean
+        build-fuzz test-release test-asan test-arm64 test-fuzz test-slow bench bench-models clean
 
 JOBS ?= $(shell nproc)
 DEMO_MODEL ?= models/demo.gguf
@@ -92,6 +92,18 @@ test-slow: build
 
 bench: build
 	./scripts/bench.sh
+
+# snug against llama.cpp on real-shape synthetic files (by hand, on a quiet machine; hours for
+# the 12B and 20B files on 2 cores): prefill, decode, decode as a share of the bandwidth, peak
+# RSS, engines alternating; big files are deleted after their rows. The README's Performance
+# table comes from it. Long context: make bench-models BENCH_ARGS="--prefill 8192 --decode 32".
+BENCH_SMALL = gemma3-1b:q4_0,gemma3-1b:q8_0,gemma3-1b:q4_k_m,llama-3.2-1b:q4_0,llama-3.2-1b:q4_k_m
+BENCH_MODELS ?= $(BENCH_SMALL),gemma4-12b:q4_0,gemma4-12b:q4_k_m,gemma4-12b:q8_0,gptoss-20b:mxfp4
+BENCH_REPS ?= 5
+BENCH_ARGS ?=
+bench-models: build
+	node bench/runtime_vs_llama.mjs --snug build/release/src/cli/snug --make $(BENCH_MODELS) \
+	  --reps $(BENCH_REPS) --mlock --delete-made --table $(BENCH_ARGS)
 
 clean:
 	rm -rf build

@@ -168,8 +168,13 @@ Status Run(const Options& options) {
   }
   const bool directory = options.format != "gguf";
   synth::TypeOptions types;
-  ASSIGN_OR_RETURN(types.main,
-                   ParseType(directory ? "f32" : options.type.empty() ? "f16" : options.type));
+  std::string main_type = directory ? "f32" : options.type.empty() ? "f16" : options.type;
+  // q4_k_m, q5_k_m: llama.cpp's mixes (Q6_K for the embedding, output and some attn_v/ffn_down).
+  if (!directory && (main_type == "q4_k_m" || main_type == "q5_k_m")) {
+    main_type.resize(main_type.size() - 2);
+    types.k_mix = true;
+  }
+  ASSIGN_OR_RETURN(types.main, ParseType(main_type));
   if (!options.embed_type.empty() && !directory) {
     ASSIGN_OR_RETURN(types.embedding, ParseType(options.embed_type));
   }
@@ -264,7 +269,9 @@ void AddMakeModelCommand(CLI::App& app, int& exit_code) {
                       "quantized directory); both with tokenizer.json and tokenizer_config.json");
   command->add_option("--type", options->type,
                       "Type of the weight matrices: f32 f16 bf16 q8_0 q4_0 q4_k q5_k q6_k mxfp4 "
-                      "(mxfp4: experts MXFP4, other matrices q8_0). Default f16. With --format "
+                      "(mxfp4: experts MXFP4, other matrices q8_0), or q4_k_m / q5_k_m (llama.cpp's "
+                      "mixes: Q6_K for the embedding, output and some attn_v / ffn_down). Default "
+                      "f16. With --format "
                       "hf|mlx: the float type f32, f16 or bf16 (default bf16)");
   command->add_option("--bits", options->bits, "--format mlx: 2, 3, 4, 5, 6 or 8 (default 4)");
   command->add_option("--group-size", options->group_size,

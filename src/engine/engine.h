@@ -51,6 +51,9 @@ struct EngineOptions {
   // image is prefilled in one chunk (its attention is bidirectional), so this is at most
   // batch_tokens, and the memory plan sizes the embedder's buffers by it. 0: batch_tokens.
   int max_image_tokens = 0;
+  // While streams decode, a step's prefill share is sized so the pause they see between two
+  // tokens stays near this (engine/step_pacer.h); a prompt alone takes whole steps.
+  double max_pause_seconds = 0.5;
 };
 
 // An image or audio clip of a prompt, preprocessed for the model (media/media.h).

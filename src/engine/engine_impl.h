@@ -19,6 +19,7 @@
 #include "engine/request_channel.h"
 #include "engine/running_request.h"
 #include "engine/slot_table.h"
+#include "engine/step_pacer.h"
 #include "kv/kv_cache.h"
 
 namespace snug {
@@ -116,6 +117,7 @@ class EngineImpl : public Engine {
   const int logit_rows_;
   std::vector<Pending> arrived_;  // [≤ parallel] taken from admitted_ this iteration
   int64_t prompt_total_ = 0, generated_total_ = 0, cached_total_ = 0, cache_hits_ = 0;
+  StepPacer pacer_{options_.max_pause_seconds};
   Clock::time_point window_start_ = Clock::now();
   int64_t window_prefill_ = 0, window_decode_ = 0;
   std::mt19937_64 call_ids_{std::random_device{}()};  // tool call ids ("call_…")

@@ -39,8 +39,10 @@ bool EngineImpl::Step() {
   // (b) Prefill chunks in what is left, the fewest remaining prompt tokens first: a short
   // prompt admitted beside a long one is prefilled in the next step (its time to first token
   // does not wait for the long prompt), and the long one takes the rest of every step. At most
-  // `parallel` requests prefill at once, so nothing waits for long.
-  int budget = options_.batch_tokens - decode_tokens;
+  // `parallel` requests prefill at once, so nothing waits for long. `room` is what the buffers
+  // hold; `budget`, what the pacer allows beside decoding streams (their pause).
+  int room = options_.batch_tokens - decode_tokens;
+  int budget = pacer_.PrefillBudget(decode_tokens, room);
   auto remaining = [](const RunningRequest& r) {
     return static_cast<int>(r.request.prompt.size()) - r.prefilled_tokens;
   };
@@ -63,13 +65,15 @@ bool EngineImpl::Step() {
       continue;
     }
     // An image is one chunk (bidirectional attention, §2.3): a chunk ends before an image it
-    // cannot hold whole; an image that does not fit what is left waits for the next step.
+    // cannot hold whole; an image that does not fit what is left waits for the next step. An
+    // image next in line goes whole when the buffers hold it, whatever the pacer's budget.
     for (const MediaSpan& span : request->media_spans) {
       const int end = span.first_token + span.num_tokens;
       if (!span.image || end <= request->prefilled_tokens) continue;
       if (span.first_token >= request->prefilled_tokens + chunk) break;
       if (end > request->prefilled_tokens + chunk) {
         chunk = span.first_token - request->prefilled_tokens;
+        if (chunk == 0 && span.num_tokens <= room && !echo) chunk = span.num_tokens;
         break;
       }
     }
@@ -90,14 +94,19 @@ bool EngineImpl::Step() {
     }
     AddBatchMedia(*request, static_cast<int>(tokens_.size()) - chunk);
     budget -= chunk;
+    room -= chunk;
   }
   if (tokens_.empty()) return false;
   CHECK_LE(static_cast<int>(logit_indices_.size()), logit_rows_);
 
   const Batch batch{tokens_, positions_, batch_slots_, logit_indices_, batch_media_};
+  const Clock::time_point started = Clock::now();
   model_.model->Forward(batch, *kv_, logits_.data());
+  const int prefill_tokens = static_cast<int>(tokens_.size()) - decode_tokens;
+  pacer_.Observe(decode_tokens, prefill_tokens,
+                 std::chrono::duration<double>(Clock::now() - started).count());
   window_decode_ += decode_tokens;
-  window_prefill_ += static_cast<int64_t>(tokens_.size()) - decode_tokens;
+  window_prefill_ += prefill_tokens;
 
   // The KV now holds the batch's rows: record them (lengths, the prefix cache's token ids)
   // before anything that may fail for one request.

@@ -2,8 +2,10 @@
 #include "synth/generator.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <memory>
+#include <string_view>
 #include <thread>
 
 #include "base/check.h"
@@ -45,6 +47,42 @@ void DrawRow(const TensorSpec& spec, uint64_t seed, uint64_t name_hash, int64_t 
   for (int64_t c = 0; c < cols; ++c) out[c] = spec.center + spec.stddev * stream.Normalish();
 }
 
+// llama.cpp's use_more_bits: the first and last eighth of the layers, every third between.
+bool MoreBits(int layer, int num_layers) {
+  return layer < num_layers / 8 || layer >= 7 * num_layers / 8 ||
+         (layer - num_layers / 8) % 3 == 2;
+}
+
+// Q6_K for attn_v and ffn_down of the layers MoreBits picks, under the _M mix.
+bool MixTakesQ6K(const std::string& name, int num_layers) {
+  int layer = -1;
+  int consumed = 0;
+  if (std::sscanf(name.c_str(), "blk.%d.%n", &layer, &consumed) != 1 || consumed == 0) return false;
+  const std::string_view role = std::string_view(name).substr(static_cast<size_t>(consumed));
+  const bool mixed = role.starts_with("attn_v.") || role.starts_with("ffn_down.");
+  return mixed && MoreBits(layer, num_layers);
+}
+
+// The type asked for, before a row that does not fit its blocks falls back.
+DType RequestedType(const TensorSpec& spec, const TypeOptions& types, int num_layers) {
+  DType type = types.main;
+  switch (spec.tensor_class) {
+    case TensorClass::kVector:
+    case TensorClass::kRouter:
+      return DType::kF32;
+    case TensorClass::kExperts:
+      return types.experts.value_or(DType::kMXFP4);
+    case TensorClass::kEmbedding:
+    case TensorClass::kOutput:
+      type = types.embedding.value_or(types.k_mix ? DType::kQ6_K : types.main);
+      break;
+    case TensorClass::kProjection:
+      if (types.k_mix && MixTakesQ6K(spec.name, num_layers)) type = DType::kQ6_K;
+      break;
+  }
+  return type == DType::kMXFP4 ? DType::kQ8_0 : type;  // MXFP4 is for experts only
+}
+
 }  // namespace
 
 int64_t TensorPlan::bytes() const {
@@ -64,24 +102,10 @@ int64_t ModelPlan::tensor_bytes() const {
   return n;
 }
 
-DType ChooseType(const TensorSpec& spec, const TypeOptions& types, bool* fallback) {
+DType ChooseType(const TensorSpec& spec, const TypeOptions& types, bool* fallback,
+                 int num_layers) {
   if (fallback) *fallback = false;
-  DType type = types.main;
-  switch (spec.tensor_class) {
-    case TensorClass::kVector:
-    case TensorClass::kRouter:
-      return DType::kF32;
-    case TensorClass::kExperts:
-      type = types.experts.value_or(DType::kMXFP4);
-      break;
-    case TensorClass::kEmbedding:
-    case TensorClass::kOutput:
-      type = types.embedding.value_or(types.main);
-      break;
-    case TensorClass::kProjection:
-      break;
-  }
-  if (type == DType::kMXFP4 && spec.tensor_class != TensorClass::kExperts) type = DType::kQ8_0;
+  const DType type = RequestedType(spec, types, num_layers);
   const int64_t cols = spec.shape.back();
   if (RowsFit(type, cols)) return type;
   if (fallback) *fallback = true;
@@ -116,13 +140,9 @@ ModelPlan PlanModel(const ModelConfig& config, Vocabulary vocab, const TypeOptio
   std::map<std::pair<DType, DType>, std::pair<int, std::vector<int64_t>>> fallbacks;
   for (TensorSpec& spec : BuildTensors(config, vocab.size())) {
     bool fell_back = false;
-    const DType type = ChooseType(spec, types, &fell_back);
+    const DType type = ChooseType(spec, types, &fell_back, config.num_layers);
     if (fell_back) {
-      const DType requested = spec.tensor_class == TensorClass::kExperts
-                                  ? types.experts.value_or(DType::kMXFP4)
-                                  : (spec.tensor_class == TensorClass::kProjection
-                                         ? types.main
-                                         : types.embedding.value_or(types.main));
+      const DType requested = RequestedType(spec, types, config.num_layers);
       auto& [count, widths] = fallbacks[{requested, type}];
       ++count;
       if (std::find(widths.begin(), widths.end(), spec.shape.back()) == widths.end()) {

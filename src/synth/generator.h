@@ -26,11 +26,14 @@ namespace snug::synth {
 // The weight type per tensor class. As real files do: norms, biases, sinks, scales, rope_freqs
 // and MoE routers stay F32; the embedding (and an untied output) take `embedding` or else
 // `main`; experts take `experts` or else MXFP4. `main` = MXFP4 means llama.cpp's MXFP4_MOE
-// scheme: experts MXFP4, other matrices Q8_0.
+// scheme: experts MXFP4, other matrices Q8_0. `k_mix` is llama.cpp's "_M" mix for a K-quant
+// `main` (Q4_K_M, Q5_K_M): the embedding, the output, and attn_v / ffn_down of the first and last
+// eighth of the layers and every third layer between take Q6_K.
 struct TypeOptions {
   DType main = DType::kF16;
   std::optional<DType> embedding;
   std::optional<DType> experts;
+  bool k_mix = false;
 };
 
 struct TensorPlan {
@@ -55,7 +58,9 @@ struct ModelPlan {
 // The stored type of one tensor under `types`, falling back as llama.cpp's quantizer does when
 // its rows are not a multiple of the block size (Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0,
 // then Q8_0, then F16 where even 32 does not divide them). `fallback` is set when it fell back.
-DType ChooseType(const TensorSpec& spec, const TypeOptions& types, bool* fallback = nullptr);
+// `num_layers` (the model's) places a layer's tensor for `k_mix`.
+DType ChooseType(const TensorSpec& spec, const TypeOptions& types, bool* fallback = nullptr,
+                 int num_layers = 0);
 
 // Checks that the kernels can write every requested type.
 Status ValidateTypes(const TypeOptions& types);

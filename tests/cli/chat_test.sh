@@ -6,13 +6,23 @@
 # Ctrl-C at an empty prompt quits (exit 0); Ctrl-D quits (exit 0).
 #   tests/cli/chat_test.sh PATH/TO/snug WORKDIR
 set -uo pipefail
-snug=$1
+snug=$(realpath "$1")
 work=$2
 mkdir -p "$work"
+work=$(realpath "$work")
 if ! command -v tmux >/dev/null; then echo "FAIL: tmux is missing (scripts/setup.sh --test)"; exit 1; fi
-socket="snug-chat-test-$$"
-tm() { tmux -L "$socket" "$@"; }
-trap 'tm kill-server 2>/dev/null' EXIT
+# tmux on its own socket directory, with no user configuration and a known shell (a runner's
+# SHELL may be anything); run with -v so a server that dies leaves its log for the failure report.
+tmux_dir=$(mktemp -d /tmp/snug-chat.XXXXXX)
+# Each start gets a new socket: a killed server removes its socket file as it exits, which can
+# land after a new server on the same path has made its own.
+socket=chat0
+tm() { (cd "$tmux_dir" && SHELL=/bin/sh TMUX_TMPDIR="$tmux_dir" tmux -v -f /dev/null -L "$socket" "$@"); }
+trap 'tm kill-server 2>/dev/null; rm -rf "$tmux_dir"' EXIT
+diagnose() {
+  echo "--- the tmux server's log:"
+  grep -v -e cmdq_next -e notify_ -e session_remove_ref -e window_remove_ref "$tmux_dir"/tmux-server-*.log 2>/dev/null | tail -40
+}
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 screen() { tm capture-pane -p -J -S -100000 -t chat; }
@@ -20,12 +30,14 @@ screen() { tm capture-pane -p -J -S -100000 -t chat; }
 wait_for() {
   local i
   for ((i = 0; i < ${2:-20} * 10; i++)); do
-    tm has-session -t chat 2>/dev/null || { fail "the terminal closed before '$1'"; exit 1; }
+    tm has-session -t chat 2>/dev/null ||
+      { fail "the terminal closed before '$1'"; diagnose; exit 1; }
     screen | grep -qF -- "$1" && return 0
     sleep 0.1
   done
   fail "the terminal never showed '$1':"
   screen | tail -15
+  diagnose
   return 1
 }
 count() { screen | grep -cF -- "$1"; }
@@ -46,10 +58,16 @@ model="$work/llama-tiny.gguf"
   { echo "FAIL: make-model"; exit 1; }
 rm -f "$work"/*.json
 
+# The pane runs a script: no paths quoted through tmux's command line. Ctrl-C reaches the whole
+# foreground group; the script ignores it (snug sets its own handler) so it outlives snug.
+printf '#!/bin/bash\ntrap "" INT\n"$1" run "$2" --temperature 0 --ctx 4096 -n 1000000 -t 1\n%s\n' \
+  'echo EXITED:$?; sleep 60' >"$work/chat.sh"
+chmod +x "$work/chat.sh"
 start() {
   tm kill-server 2>/dev/null
-  tm new-session -d -s chat -x 150 -y 50 \
-    "'$snug' run '$model' --temperature 0 --ctx 4096 -n 1000000 -t 1; echo EXITED:\$?; sleep 60"
+  socket=chat$((${socket#chat} + 1))
+  rm -f "$tmux_dir"/tmux-*.log
+  tm new-session -d -s chat -x 150 -y 50 "$work/chat.sh" "$snug" "$model"
   wait_for "chatting with"
 }
 

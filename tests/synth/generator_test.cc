@@ -260,6 +260,32 @@ TEST(GeneratorTest, TypesPerTensorClassAndFallbacks) {
   }
 }
 
+// llama.cpp's Q4_K_M: Q6_K for the embedding and for attn_v / ffn_down of the first and last
+// eighth of the layers and every third layer between (use_more_bits), Q4_K elsewhere.
+TEST(GeneratorTest, KMixTakesQ6KWhereLlamaCppDoes) {
+  if (!kernels::CanQuantize(DType::kQ4_K) || !kernels::CanQuantize(DType::kQ6_K)) GTEST_SKIP();
+  TypeOptions mix = Types(DType::kQ4_K);
+  mix.k_mix = true;
+  const auto type_of = [&](const std::string& name, TensorClass tensor_class) {
+    return ChooseType(Matrix(name, tensor_class, {512, 3840}, 0.1f), mix, nullptr, 16);
+  };
+  // 16 layers: the first 2, the last 2, and layers 4, 7, 10, 13 between.
+  std::string q6k_layers;
+  for (int layer = 0; layer < 16; ++layer) {
+    const std::string prefix = "blk." + std::to_string(layer) + ".";
+    const DType down = type_of(prefix + "ffn_down.weight", TensorClass::kProjection);
+    EXPECT_EQ(type_of(prefix + "attn_v.weight", TensorClass::kProjection), down) << layer;
+    EXPECT_EQ(type_of(prefix + "attn_q.weight", TensorClass::kProjection), DType::kQ4_K);
+    EXPECT_EQ(type_of(prefix + "ffn_up.weight", TensorClass::kProjection), DType::kQ4_K);
+    if (down == DType::kQ6_K) q6k_layers += std::to_string(layer) + " ";
+  }
+  EXPECT_EQ(q6k_layers, "0 1 4 7 10 13 14 15 ");
+  EXPECT_EQ(type_of("token_embd.weight", TensorClass::kEmbedding), DType::kQ6_K);
+  EXPECT_EQ(type_of("output.weight", TensorClass::kOutput), DType::kQ6_K);
+  mix.k_mix = false;
+  EXPECT_EQ(type_of("blk.0.ffn_down.weight", TensorClass::kProjection), DType::kQ4_K);
+}
+
 TEST(GeneratorTest, LayerOverrideKeepsTheLayerRules) {
   const ModelConfig config = *WithLayers(*FindPreset("gemma4-tiny"), 12);
   const ModelPlan plan = PlanModel(config, BuiltinVocabulary(config.architecture), {});

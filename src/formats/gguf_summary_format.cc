@@ -96,26 +96,27 @@ std::string FormatText(const Summary& summary) {
   AppendEntries(&out, "other metadata", summary.other);
 
   out += "\ntensors (" + std::to_string(summary.tensors.size()) + ", shapes outermost-first)\n";
-  size_t name_width = 4, shape_width = 5;
+  size_t name_width = 4, shape_width = 5, type_width = 6;  // "all" and "type" fit in 6
   for (const TensorRow& row : summary.tensors) {
     name_width = std::max(name_width, row.name.size());
     shape_width = std::max(shape_width, ShapeText(row.shape).size());
+    type_width = std::max(type_width, row.type.size());
   }
-  out += "  " + Pad("name", name_width) + "  " + Pad("type", 6) + "  " + Pad("shape", shape_width) +
-         "  " + PadLeft("bytes", 14) + "\n";
+  out += "  " + Pad("name", name_width) + "  " + Pad("type", type_width) + "  " +
+         Pad("shape", shape_width) + "  " + PadLeft("bytes", 14) + "\n";
   for (const TensorRow& row : summary.tensors) {
-    out += "  " + Pad(row.name, name_width) + "  " + Pad(row.type, 6) + "  " +
+    out += "  " + Pad(row.name, name_width) + "  " + Pad(row.type, type_width) + "  " +
            Pad(ShapeText(row.shape), shape_width) + "  " + PadLeft(std::to_string(row.bytes), 14) +
            "\n";
   }
   out += "\ntotals by type\n";
   for (const TypeTotal& total : summary.totals) {
-    out += "  " + Pad(total.type, 6) + "  " + PadLeft(std::to_string(total.count), 6) +
+    out += "  " + Pad(total.type, type_width) + "  " + PadLeft(std::to_string(total.count), 6) +
            " tensors  " + PadLeft(HumanBytes(total.bytes), 11) + "  " +
            PadLeft(Percent(total.share), 6) + (total.runs ? "" : "  (snug cannot run this type)") +
            "\n";
   }
-  out += "  " + Pad("all", 6) + "  " + PadLeft(std::to_string(summary.tensors.size()), 6) +
+  out += "  " + Pad("all", type_width) + "  " + PadLeft(std::to_string(summary.tensors.size()), 6) +
          " tensors  " + PadLeft(HumanBytes(summary.tensor_bytes), 11) + "  of a " +
          HumanBytes(summary.file_bytes) + " file\n";
   const std::string unrunnable = UnrunnableTypes(summary);

@@ -125,33 +125,7 @@ struct Mxfp4 {
   static constexpr int kBits = 4;
   static constexpr bool kAffine = false;
   static HWY_INLINE void Decode(const uint8_t* HWY_RESTRICT codes, V16* w) {
-#if HWY_TARGET == HWY_SCALAR
-    for (int j = 0; j < 16; ++j) {
-      w[j] = hn::Set(D16(), kE2M1x2[codes[j] & 0xF]);
-      w[j + 16] = hn::Set(D16(), kE2M1x2[codes[j] >> 4]);
-    }
-#else
-    const hn::Full128<uint8_t> d8;
-    const auto table = hn::LoadU(d8, reinterpret_cast<const uint8_t*>(kE2M1x2));
-#if HWY_TARGET <= HWY_AVX3
-    const hn::Half<D16> dh;
-    const auto bytes = hn::LoadU(d8, codes);
-    const auto low = hn::TableLookupBytes(table, hn::And(bytes, hn::Set(d8, 0xF)));
-    const auto high = hn::TableLookupBytes(table, hn::ShiftRight<4>(bytes));
-    const hn::Full128<int8_t> di8;
-    w[0] = hn::Combine(D16(), hn::PromoteTo(dh, hn::BitCast(di8, high)),
-                       hn::PromoteTo(dh, hn::BitCast(di8, low)));
-#else
-    constexpr int kHalf = kChunks / 2;
-    for (int c = 0; c < kHalf; ++c) {
-      const auto bytes = hn::LoadU(DU8(), codes + c * kLanes16);
-      const auto low = hn::TableLookupBytes(table, hn::And(bytes, hn::Set(DU8(), 0xF)));
-      const auto high = hn::TableLookupBytes(table, hn::ShiftRight<4>(bytes));
-      w[c] = hn::PromoteTo(D16(), hn::BitCast(DI8(), low));
-      w[c + kHalf] = hn::PromoteTo(D16(), hn::BitCast(DI8(), high));
-    }
-#endif
-#endif
+    LookupNibbles(codes, kE2M1x2, w);
   }
 };
 

@@ -8,11 +8,14 @@
 
 #include "base/check.h"
 #include "kernels/kernels.h"
+#include "kernels/quantize_internal.h"
 #include "tensor/blocks.h"
 #include "tensor/fp16.h"
 
 namespace snug::kernels {
 namespace {
+
+using internal::NearestE2M1;
 
 // C's (int8_t) cast of a float, made total: clamps first (NaN → lo) so out-of-range input is
 // defined; for in-range values it truncates toward zero exactly as ggml's casts do.
@@ -118,20 +121,6 @@ void QuantizeQ5_1(const float* x, BlockQ5_1* y, int64_t num_blocks) {
     for (int j = 0; j < kQK; ++j) q[j] = TruncateClamped((x[j] - min) * id + 0.5f, 0, 31);
     PackFiveBit(q, y[i].qs, y[i].qh);
   }
-}
-
-// Nearest of the doubled E2M1 grid times d; ties keep the lower index (so ±0 → +0), as ggml.
-int NearestE2M1(float x, float d) {
-  int best = 0;
-  float best_error = std::fabs(static_cast<float>(kE2M1x2[0]) * d - x);
-  for (int i = 1; i < 16; ++i) {
-    const float error = std::fabs(static_cast<float>(kE2M1x2[i]) * d - x);
-    if (error < best_error) {
-      best = i;
-      best_error = error;
-    }
-  }
-  return best;
 }
 
 void QuantizeMXFP4(const float* x, BlockMXFP4* y, int64_t num_blocks) {

@@ -8,11 +8,14 @@
 
 #include "base/check.h"
 #include "kernels/kernels.h"
+#include "kernels/quantize_internal.h"
 #include "tensor/blocks.h"
 #include "tensor/fp16.h"
 
 namespace snug::kernels {
 namespace {
+
+using internal::NearestE2M1;
 
 // Writes `code` into bits [i·bits, (i+1)·bits) of a row's little-endian bit stream.
 void PutCode(uint8_t* row, int64_t i, int bits, int code) {
@@ -60,20 +63,6 @@ void QuantizeAffineGroup(const float* x, int64_t group_size, int bits, DType sca
     const float q = stored_scale != 0.0f ? (x[j] - stored_bias) / stored_scale : 0.0f;
     PutCode(row, first + j, bits, NearestCode(q, levels));
   }
-}
-
-// Nearest of the doubled E2M1 grid times d; ties keep the lower index, as ggml.
-int NearestE2M1(float x, float d) {
-  int best = 0;
-  float best_error = std::fabs(static_cast<float>(kE2M1x2[0]) * d - x);
-  for (int i = 1; i < 16; ++i) {
-    const float error = std::fabs(static_cast<float>(kE2M1x2[i]) * d - x);
-    if (error < best_error) {
-      best = i;
-      best_error = error;
-    }
-  }
-  return best;
 }
 
 void QuantizeMxfp4Group(const float* x, uint8_t* row, int64_t first, uint8_t* scale) {
